@@ -38,7 +38,9 @@ def ean13(body12: str) -> str:
     return body12 + str((10 - total % 10) % 10)
 
 
-def demo_catalogue(n_skus: int = 500, seed: int = 7, variable_share: float = 0.2) -> list[DemoProduct]:
+def demo_catalogue(
+    n_skus: int = 500, seed: int = 7, variable_share: float = 0.2
+) -> list[DemoProduct]:
     """Products totalling `n_skus` sellable SKUs; about `variable_share` of products have sizes.
 
     Same arguments, same catalogue: SKUs `DEMO-000001`…, valid EAN-13 barcodes.
