@@ -1,0 +1,161 @@
+"""The state store's tables, as typed SQLAlchemy 2 declarative classes.
+
+These classes describe the schema Alembic's ``versions/0001_initial.py`` creates; a test
+compares the two, so a column added here without a migration fails the suite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "Cursor",
+    "IdMap",
+    "Quarantine",
+    "RunLog",
+    "StockLedger",
+    "UTCDateTime",
+]
+
+# Strings are unbounded (VARCHAR without a length), so PostgreSQL never rejects a value
+# that SQLite accepted. Constraint names are fixed, so both dialects and later migrations
+# agree on them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that always comes back timezone-aware in UTC.
+
+    PostgreSQL keeps the offset (``timestamptz``) but SQLite stores text without one, so
+    values are normalised to UTC on the way in (naive ones are refused, because a naive
+    time's zone is a guess) and UTC is attached on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: the store keeps timezone-aware times")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            # SQLite's DATETIME text has no offset; every stored value is UTC.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the shared metadata and naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class IdMap(Base):
+    """Which vendor product/variant each internal product key is, per system."""
+
+    __tablename__ = "id_map"
+    __table_args__ = (
+        UniqueConstraint("system", "external_id", "variant_id"),
+        UniqueConstraint("system", "product_key"),
+        Index(None, "system", "sku"),
+        Index(None, "system", "barcode"),
+        Index(None, "system", "variant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    product_key: Mapped[str] = mapped_column(String())
+    system: Mapped[str] = mapped_column(String())
+    external_id: Mapped[str] = mapped_column(String())
+    variant_id: Mapped[str] = mapped_column(String(), default="", server_default="")
+    sku: Mapped[str | None] = mapped_column(String())
+    barcode: Mapped[str | None] = mapped_column(String())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Cursor(Base):
+    """Where an incremental read stopped (e.g. a ``modified_after`` timestamp)."""
+
+    __tablename__ = "sync_cursors"
+
+    name: Mapped[str] = mapped_column(String(), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StockLedger(Base):
+    """The quantity we last pushed to a system, so unchanged stock is not pushed again."""
+
+    __tablename__ = "stock_ledger"
+
+    system: Mapped[str] = mapped_column(String(), primary_key=True)
+    product_key: Mapped[str] = mapped_column(String(), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    pushed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    run_id: Mapped[str | None] = mapped_column(String())
+
+
+class Quarantine(Base):
+    """A record a flow could not process, kept with its reason until it goes through."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        UniqueConstraint("flow", "system", "record_id"),
+        CheckConstraint("status IN ('open', 'resolved')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flow: Mapped[str] = mapped_column(String())
+    system: Mapped[str] = mapped_column(String())
+    record_id: Mapped[str] = mapped_column(String())
+    field: Mapped[str | None] = mapped_column(String())
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String())
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer)
+
+
+class RunLog(Base):
+    """One row per flow run: when, how it ended, and what it counted."""
+
+    __tablename__ = "run_log"
+    __table_args__ = (Index(None, "flow", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flow: Mapped[str] = mapped_column(String())
+    run_id: Mapped[str | None] = mapped_column(String())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String())
+    counts: Mapped[str] = mapped_column(Text)
