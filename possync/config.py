@@ -1,0 +1,44 @@
+"""Plain configuration objects the library runs on (Blocks in `blocks/` produce them).
+
+Secrets are `SecretStr`: they print as '**********' and are read only where a client is built.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+Setup = Literal["pos_master", "webshop_products", "webshop_master"]
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SquareConfig(_Config):
+    base_url: str = "https://connect.squareup.com"
+    access_token: SecretStr
+    location_id: str
+    api_version: str = "2025-08-20"
+    timeout_seconds: float = 30.0
+
+
+class WooCommerceConfig(_Config):
+    """`url` is the shop's site address; the API lives under /wp-json/wc/v3."""
+
+    url: str
+    consumer_key: SecretStr
+    consumer_secret: SecretStr
+    timeout_seconds: float = 30.0
+
+
+class SyncConfig(_Config):
+    """What the shop chose; shared by every flow."""
+
+    setup: Setup = "pos_master"
+    webshop: Literal["woocommerce"] = "woocommerce"
+    pos: Literal["square"] = "square"
+    stock_overlap_seconds: float = Field(
+        2.0, ge=0, description="re-read this much before the cursor, for clock skew"
+    )

@@ -1,0 +1,1 @@
+"""Connectors: one module per vendor behind the protocols in `base.py`."""

@@ -1,0 +1,71 @@
+"""The protocols every POS and webshop connector implements.
+
+Flows and the planner only see these; adding a vendor means one module that satisfies them
+(plus its Block and emulator), nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from possync.models import (
+    CatalogVariant,
+    StockCount,
+    StockUpdate,
+    WebshopListing,
+    WebshopRef,
+    WriteOutcome,
+)
+
+
+@runtime_checkable
+class Pos(Protocol):
+    """A point-of-sale system that is master of stock."""
+
+    system: str
+
+    def stock_changes(self, since: datetime | None) -> Iterator[list[StockCount]]:
+        """Pages of counts changed after `since` (all counts when None) at the shop's location."""
+        ...
+
+    def stock_counts(self, pos_ids: Sequence[str]) -> list[StockCount]:
+        """Current counts of these variants (to re-try quarantined records)."""
+        ...
+
+    def variants(self, pos_ids: Sequence[str]) -> dict[str, CatalogVariant]:
+        """Catalogue data (SKU, barcode, parent) of these variants; unknown ids are left out."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Webshop(Protocol):
+    """A webshop whose stock follows the POS."""
+
+    system: str
+
+    def listings_by_sku(self, skus: Sequence[str]) -> list[WebshopListing]:
+        """Products and variations carrying any of these SKUs, with their current stock."""
+        ...
+
+    def listings(self, refs: Sequence[WebshopRef]) -> list[WebshopListing]:
+        """Current state of known products/variations (by `WebshopRef`)."""
+        ...
+
+    def all_listings(self) -> Iterator[list[WebshopListing]]:
+        """The whole catalogue page by page (first run, full reconciliation)."""
+        ...
+
+    def write_batches(self, updates: Iterable[StockUpdate]) -> list[list[StockUpdate]]:
+        """Split updates into the groups one write call can take (vendor batch limits)."""
+        ...
+
+    def set_stock(self, batch: Sequence[StockUpdate]) -> list[WriteOutcome]:
+        """Write one group from `write_batches` in one call; per-item refusals come back as
+        outcomes, a failed call raises from the error tree."""
+        ...
+
+    def close(self) -> None: ...

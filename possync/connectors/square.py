@@ -1,0 +1,167 @@
+"""Square POS connector (Connect API v2, Square-Version pinned in `SquareConfig`).
+
+Square is master of stock: we read IN_STOCK counts at the shop's location changed after a
+cursor (`inventory/counts/batch-retrieve` with `updated_after`) and the catalogue data of the
+variations they belong to (`catalog/batch-retrieve`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from possync.config import SquareConfig
+from possync.connectors.http import ApiClient, RetryPolicy
+from possync.models import CatalogVariant, StockCount, utc_iso
+
+__all__ = ["SquarePos", "square_error"]
+
+COUNTS_PAGE_LIMIT = 1000  # BatchRetrieveInventoryCountsRequest.limit maximum
+CATALOG_IDS_PER_CALL = 1000
+
+
+class _Count(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    catalog_object_id: str
+    state: str | None = None
+    location_id: str | None = None
+    quantity: str | None = None
+    calculated_at: str | None = None
+
+
+class _CountsPage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    counts: list[_Count] = []
+    cursor: str | None = None
+
+
+def square_error(response: httpx.Response) -> tuple[str | None, str]:
+    """Square's error body: {"errors": [{"category", "code", "detail", "field"}]}."""
+    body = response.json()
+    errors = body.get("errors") or []
+    if not errors:
+        return None, response.reason_phrase
+    first = errors[0]
+    detail = first.get("detail") or first.get("code") or "error"
+    field = f" (field {first['field']})" if first.get("field") else ""
+    return first.get("code"), f"{detail}{field}"
+
+
+class SquarePos:
+    """Square as the POS: stock counts and catalogue variations."""
+
+    system = "square"
+
+    def __init__(
+        self,
+        config: SquareConfig,
+        *,
+        retry: RetryPolicy | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+    ) -> None:
+        self.config = config
+        self._api = ApiClient(
+            self.system,
+            config.base_url,
+            headers={
+                "Authorization": f"Bearer {config.access_token.get_secret_value()}",
+                "Square-Version": config.api_version,
+                "Accept": "application/json",
+            },
+            timeout=config.timeout_seconds,
+            retry=retry,
+            error_parser=square_error,
+            event_hooks=event_hooks,
+        )
+
+    def close(self) -> None:
+        self._api.close()
+
+    def stock_changes(self, since: datetime | None) -> Iterator[list[StockCount]]:
+        body: dict[str, Any] = {
+            "location_ids": [self.config.location_id],
+            "states": ["IN_STOCK"],
+            "limit": COUNTS_PAGE_LIMIT,
+        }
+        if since is not None:
+            body["updated_after"] = utc_iso(since)
+        yield from self._count_pages(body)
+
+    def stock_counts(self, pos_ids: Sequence[str]) -> list[StockCount]:
+        found: list[StockCount] = []
+        for start in range(0, len(pos_ids), COUNTS_PAGE_LIMIT):
+            body: dict[str, Any] = {
+                "catalog_object_ids": list(pos_ids[start : start + COUNTS_PAGE_LIMIT]),
+                "location_ids": [self.config.location_id],
+                "states": ["IN_STOCK"],
+                "limit": COUNTS_PAGE_LIMIT,
+            }
+            for page in self._count_pages(body):
+                found.extend(page)
+        return found
+
+    def _count_pages(self, body: dict[str, Any]) -> Iterator[list[StockCount]]:
+        # A read: safe to repeat although it is a POST.
+        while True:
+            response = self._api.post(
+                "/v2/inventory/counts/batch-retrieve", json=body, safe_to_repeat=True
+            )
+            page = _CountsPage.model_validate(response.json())
+            counts = [
+                StockCount(
+                    pos_id=c.catalog_object_id,
+                    quantity_raw=c.quantity if c.quantity is not None else "",
+                    updated_at=_parse_time(c.calculated_at),
+                )
+                for c in page.counts
+                if c.state in (None, "IN_STOCK")
+                and c.location_id in (None, self.config.location_id)
+            ]
+            if counts:
+                yield counts
+            if not page.cursor:
+                return
+            body = {**body, "cursor": page.cursor}
+
+    def variants(self, pos_ids: Sequence[str]) -> dict[str, CatalogVariant]:
+        found: dict[str, CatalogVariant] = {}
+        for start in range(0, len(pos_ids), CATALOG_IDS_PER_CALL):
+            response = self._api.post(
+                "/v2/catalog/batch-retrieve",
+                json={"object_ids": list(pos_ids[start : start + CATALOG_IDS_PER_CALL])},
+                safe_to_repeat=True,
+            )
+            for obj in response.json().get("objects") or []:
+                variant = _variant_from(obj)
+                if variant is not None:
+                    found[variant.pos_id] = variant
+        return found
+
+
+def _variant_from(obj: Mapping[str, Any]) -> CatalogVariant | None:
+    if obj.get("type") != "ITEM_VARIATION":
+        return None
+    data = obj.get("item_variation_data") or {}
+    return CatalogVariant(
+        pos_id=str(obj["id"]),
+        product_id=str(data.get("item_id") or ""),
+        name=str(data.get("name") or ""),
+        sku=_blank_to_none(data.get("sku")),
+        barcode=_blank_to_none(data.get("upc")),
+        deleted=bool(obj.get("is_deleted", False)),
+    )
+
+
+def _blank_to_none(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _parse_time(value: str | None) -> datetime:
+    if not value:
+        raise ValueError("Square count without calculated_at")
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

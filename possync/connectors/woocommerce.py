@@ -1,0 +1,223 @@
+"""WooCommerce connector (REST API wc/v3, HTTP Basic with the consumer key and secret).
+
+Reads go by SKU where possible: `GET /products?sku=a,b,c` matches products and variations
+alike (variations come back with `parent_id`), so a page of 100 SKUs costs one call.
+Writes go through the batch endpoints, 100 items a call: simple products through
+`/products/batch`, variations through their parent's `/products/{id}/variations/batch`
+(WooCommerce's products batch refuses variation ids).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from possync.config import WooCommerceConfig
+from possync.connectors.http import ApiClient, RetryPolicy
+from possync.models import StockUpdate, WebshopListing, WebshopRef, WriteOutcome
+
+__all__ = ["BATCH_LIMIT", "WooCommerceShop", "woocommerce_error"]
+
+BATCH_LIMIT = 100  # items per batch call and per page, WooCommerce's maximum
+API_PREFIX = "/wp-json/wc/v3"
+
+
+class _Item(BaseModel):
+    """The fields of a product or variation we read."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: int
+    parent_id: int | None = None
+    type: str | None = None
+    name: str | None = None
+    sku: str | None = None
+    global_unique_id: str | None = None
+    manage_stock: bool | str | None = None
+    stock_quantity: int | None = None
+
+
+def woocommerce_error(response: httpx.Response) -> tuple[str | None, str]:
+    """WooCommerce's error body: {"code", "message", "data": {"status"}}."""
+    body = response.json()
+    if isinstance(body, dict) and "message" in body:
+        return body.get("code"), str(body["message"])
+    return None, response.reason_phrase
+
+
+class WooCommerceShop:
+    """WooCommerce as the webshop whose stock follows the POS."""
+
+    system = "woocommerce"
+
+    def __init__(
+        self,
+        config: WooCommerceConfig,
+        *,
+        retry: RetryPolicy | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
+    ) -> None:
+        self.config = config
+        self._api = ApiClient(
+            self.system,
+            config.url.rstrip("/") + API_PREFIX,
+            auth=httpx.BasicAuth(
+                config.consumer_key.get_secret_value(), config.consumer_secret.get_secret_value()
+            ),
+            headers={"Accept": "application/json"},
+            timeout=config.timeout_seconds,
+            retry=retry,
+            error_parser=woocommerce_error,
+            event_hooks=event_hooks,
+        )
+
+    def close(self) -> None:
+        self._api.close()
+
+    # -- reads -------------------------------------------------------------------------
+
+    def listings_by_sku(self, skus: Sequence[str]) -> list[WebshopListing]:
+        wanted = {s for s in skus if s}
+        # A comma inside a SKU would split the filter; WooCommerce also matches the whole
+        # string, so such SKUs are asked for one per call.
+        plain = sorted(s for s in wanted if "," not in s)
+        queries = [",".join(plain[i : i + BATCH_LIMIT]) for i in range(0, len(plain), BATCH_LIMIT)]
+        queries += sorted(s for s in wanted if "," in s)
+        found: list[WebshopListing] = []
+        for query in queries:
+            for page in self._pages("/products", {"sku": query}):
+                found.extend(
+                    listing
+                    for item in page
+                    if item.sku in wanted and (listing := _listing(item)) is not None
+                )
+        return found
+
+    def listings(self, refs: Sequence[WebshopRef]) -> list[WebshopListing]:
+        simple = sorted({int(r.product_id) for r in refs if r.variation_id is None})
+        by_parent: dict[int, set[int]] = defaultdict(set)
+        for ref in refs:
+            if ref.variation_id is not None:
+                by_parent[int(ref.product_id)].add(int(ref.variation_id))
+        found: list[WebshopListing] = []
+        for start in range(0, len(simple), BATCH_LIMIT):
+            ids = ",".join(str(i) for i in simple[start : start + BATCH_LIMIT])
+            for page in self._pages("/products", {"include": ids}):
+                found.extend(x for item in page if (x := _listing(item)) is not None)
+        for parent, variation_ids in sorted(by_parent.items()):
+            ordered = sorted(variation_ids)
+            for start in range(0, len(ordered), BATCH_LIMIT):
+                ids = ",".join(str(i) for i in ordered[start : start + BATCH_LIMIT])
+                path = f"/products/{parent}/variations"
+                for page in self._pages(path, {"include": ids}):
+                    found.extend(x for item in page if (x := _listing(item, parent)) is not None)
+        return found
+
+    def all_listings(self) -> Iterator[list[WebshopListing]]:
+        for page in self._pages("/products", {"orderby": "id", "order": "asc"}):
+            listings = [x for item in page if (x := _listing(item)) is not None]
+            for item in page:
+                if item.type == "variable":
+                    for variations in self._pages(f"/products/{item.id}/variations", {}):
+                        listings.extend(
+                            x for v in variations if (x := _listing(v, item.id)) is not None
+                        )
+            yield listings
+
+    def _pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[_Item]]:
+        page = 1
+        while True:
+            response = self._api.get(
+                path, params={**params, "per_page": str(BATCH_LIMIT), "page": str(page)}
+            )
+            items = [_Item.model_validate(x) for x in response.json()]
+            yield items
+            total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
+            if page >= total_pages or not items:
+                return
+            page += 1
+
+    # -- writes ------------------------------------------------------------------------
+
+    def write_batches(self, updates: Iterable[StockUpdate]) -> list[list[StockUpdate]]:
+        simple: list[StockUpdate] = []
+        by_parent: dict[str, list[StockUpdate]] = defaultdict(list)
+        for update in updates:
+            if update.ref.variation_id is None:
+                simple.append(update)
+            else:
+                by_parent[update.ref.product_id].append(update)
+        groups = [simple[i : i + BATCH_LIMIT] for i in range(0, len(simple), BATCH_LIMIT)]
+        for _parent, items in sorted(by_parent.items()):
+            groups += [items[i : i + BATCH_LIMIT] for i in range(0, len(items), BATCH_LIMIT)]
+        return groups
+
+    def set_stock(self, batch: Sequence[StockUpdate]) -> list[WriteOutcome]:
+        if not batch:
+            return []
+        parents = {u.ref.product_id for u in batch if u.ref.variation_id is not None}
+        has_simple = any(u.ref.variation_id is None for u in batch)
+        if len(batch) > BATCH_LIMIT or len(parents) > 1 or (parents and has_simple):
+            raise ValueError("set_stock takes one group from write_batches")
+        if parents:
+            path = f"/products/{next(iter(parents))}/variations/batch"
+            by_id = {int(u.ref.variation_id or 0): u for u in batch}
+        else:
+            path = "/products/batch"
+            by_id = {int(u.ref.product_id): u for u in batch}
+        body = {
+            "update": [
+                {"id": item_id, "manage_stock": True, "stock_quantity": u.quantity}
+                for item_id, u in by_id.items()
+            ]
+        }
+        # Absolute quantities: repeating the call after a timeout does no harm.
+        response = self._api.post(path, json=body, safe_to_repeat=True)
+        return _outcomes(by_id, response.json().get("update") or [])
+
+
+def _listing(item: _Item, parent_id: int | None = None) -> WebshopListing | None:
+    """A stock-holding listing; variable parents hold no stock of their own."""
+    if item.type == "variable":
+        return None
+    parent = parent_id if parent_id is not None else item.parent_id
+    is_variation = item.type == "variation" or bool(parent)
+    ref = (
+        WebshopRef(product_id=str(parent), variation_id=str(item.id))
+        if is_variation
+        else WebshopRef(product_id=str(item.id))
+    )
+    return WebshopListing(
+        ref=ref,
+        sku=item.sku or None,
+        barcode=item.global_unique_id or None,
+        stock=item.stock_quantity,
+        manage_stock=item.manage_stock is True,
+        name=item.name or "",
+    )
+
+
+def _outcomes(by_id: Mapping[int, StockUpdate], results: list[Any]) -> list[WriteOutcome]:
+    outcomes: list[WriteOutcome] = []
+    answered: set[int] = set()
+    for result in results:
+        item_id = int(result.get("id") or 0)
+        update = by_id.get(item_id)
+        if update is None:
+            continue
+        answered.add(item_id)
+        error = result.get("error")
+        if error:
+            message = error.get("message") or error.get("code") or "refused"
+            outcomes.append(WriteOutcome(update=update, ok=False, error=str(message)))
+        else:
+            outcomes.append(WriteOutcome(update=update, ok=True))
+    for item_id, update in by_id.items():
+        if item_id not in answered:
+            outcomes.append(
+                WriteOutcome(update=update, ok=False, error="no result for this id in the batch")
+            )
+    return outcomes

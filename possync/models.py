@@ -1,0 +1,97 @@
+"""Domain models that know no vendor; each connector maps vendor shapes to these at its edge.
+
+Values read from a vendor stay raw where they may be bad (a stock quantity arrives as the
+vendor's text), so the planner can quarantine a bad record with a reason instead of the
+whole page failing to parse.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+QuarantineField = Literal["quantity", "sku", "barcode", "link", "write"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StockCount(_Model):
+    """A POS count for one sellable variant at the shop's location, as read."""
+
+    pos_id: str = Field(description="the POS's id of the variant (Square: item variation id)")
+    quantity_raw: str = Field(description="the quantity as the POS sent it; validated later")
+    updated_at: AwareDatetime
+
+
+class CatalogVariant(_Model):
+    """A sellable variant in the POS catalogue: what stock is matched by."""
+
+    pos_id: str
+    product_id: str = Field(description="the POS's id of the parent product (Square: item id)")
+    name: str = ""
+    sku: str | None = None
+    barcode: str | None = None
+    deleted: bool = False
+
+
+class WebshopRef(_Model):
+    """Where a variant lives in the webshop: a product, or a variation of a product."""
+
+    product_id: str
+    variation_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.product_id}/{self.variation_id}" if self.variation_id else self.product_id
+
+
+class WebshopListing(_Model):
+    """A webshop product or variation with its current stock, as read."""
+
+    ref: WebshopRef
+    sku: str | None = None
+    barcode: str | None = None
+    stock: int | None = None
+    manage_stock: bool = True
+    name: str = ""
+
+
+class StockUpdate(_Model):
+    """One quantity to set in the webshop, with what it is traced back to."""
+
+    ref: WebshopRef
+    quantity: int = Field(ge=0)
+    product_key: str
+    pos_id: str
+    sku: str | None = None
+    previous: int | None = None
+
+
+class WriteOutcome(_Model):
+    """What became of one update: written, or refused with the vendor's reason."""
+
+    update: StockUpdate
+    ok: bool
+    error: str | None = None
+
+
+class Problem(_Model):
+    """A record that cannot be synced now, with the field at fault and a reason to show."""
+
+    system: str
+    record_id: str
+    field: QuarantineField
+    reason: str
+    sku: str | None = None
+    payload: dict[str, str | int | None] = Field(default_factory=dict)
+
+
+def utc_iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds, as vendors' `updated_after` filters expect."""
+    from datetime import UTC
+
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

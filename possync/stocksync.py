@@ -1,0 +1,235 @@
+"""The stock sync's steps, POS → webshop. Each step is one Prefect task in `tasks/stock.py`.
+
+    read_candidates   counts changed since the cursor (all on a first or full run), plus
+                      the records still in quarantine, to try them again
+    match_and_link    catalogue data for those variants, webshop listings by SKU (barcode
+                      as fallback), the id map updated
+    plan              (pure) quantities to write where the webshop differs
+    push_batch        one webshop write call; the ledger records what was written
+    finish            quarantine what failed, release what now syncs, advance the cursor
+
+The cursor moves only in `finish`, after every batch is committed; a failed run leaves it
+where it was and the rerun writes only what still differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from possync.connectors.base import Pos, Webshop
+from possync.connectors.errors import FatalError
+from possync.models import (
+    CatalogVariant,
+    Problem,
+    StockCount,
+    StockUpdate,
+    WebshopListing,
+    WebshopRef,
+    WriteOutcome,
+)
+from possync.store import Link, QuarantineEntry, Store
+from possync.sync import stock as planner
+from possync.sync.linking import LinkRow, assign_keys
+
+log = logging.getLogger(__name__)
+
+FLOW = "stock-sync"
+
+
+def cursor_name(pos: Pos, shop: Webshop) -> str:
+    return f"stock:{pos.system}->{shop.system}"
+
+
+@dataclass
+class Candidates:
+    """What this run looks at, and the cursor it may advance to when all is written."""
+
+    counts: list[StockCount]
+    full: bool
+    watermark: datetime | None
+    retried: int = 0
+
+
+@dataclass
+class Matched:
+    result: planner.MatchResult
+    product_keys: dict[str, str] = field(default_factory=dict)
+
+
+def read_candidates(
+    pos: Pos, shop: Webshop, store: Store, *, full: bool, overlap: timedelta
+) -> Candidates:
+    cursor = store.get_cursor(cursor_name(pos, shop))
+    full = full or cursor is None
+    since = None if full or cursor is None else datetime.fromisoformat(cursor) - overlap
+    counts = [c for page in pos.stock_changes(since) for c in page]
+    watermark = max((c.updated_at for c in counts), default=None)
+    seen = {c.pos_id for c in counts}
+    retry_ids = [
+        q.record_id for q in store.open_quarantine(FLOW, pos.system) if q.record_id not in seen
+    ]
+    retried = pos.stock_counts(retry_ids) if retry_ids else []
+    return Candidates(
+        counts=planner.latest_counts(counts + retried),
+        full=full,
+        watermark=watermark,
+        retried=len(retry_ids),
+    )
+
+
+def match_and_link(pos: Pos, shop: Webshop, store: Store, candidates: Candidates) -> Matched:
+    counts = candidates.counts
+    if not counts:
+        return Matched(result=planner.MatchResult())
+    variants = pos.variants([c.pos_id for c in counts])
+    if candidates.full:
+        listings = [x for page in shop.all_listings() for x in page]
+    else:
+        listings = _listings_for(shop, store, variants.values())
+    result = planner.match(pos.system, counts, variants, listings)
+
+    pos_links = store.links_by_variant(pos.system, [m.count.pos_id for m in result.matches])
+    by_product = store.links_by_external(
+        shop.system, sorted({m.listing.ref.product_id for m in result.matches})
+    )
+    shop_links = {
+        (link.external_id, link.variant_id): link for links in by_product.values() for link in links
+    }
+    keys, rows = assign_keys(
+        pos.system,
+        shop.system,
+        result.matches,
+        {k: _row(v) for k, v in pos_links.items()},
+        {k: _row(v) for k, v in shop_links.items()},
+        store.new_product_key,
+    )
+    if rows:
+        store.save_links([Link(**vars(r)) for r in rows])
+    return Matched(result=result, product_keys=keys)
+
+
+def _listings_for(
+    shop: Webshop, store: Store, variants: Iterable[CatalogVariant]
+) -> list[WebshopListing]:
+    """Listings by SKU; for variants the SKU does not find, by barcodes the id map knows."""
+    wanted = list(variants)
+    listings = shop.listings_by_sku(sorted({v.sku for v in wanted if v.sku}))
+    found_skus = {x.sku for x in listings}
+    fallback = sorted({v.barcode for v in wanted if v.barcode and v.sku not in found_skus})
+    if fallback:
+        known = store.links_by_barcode(shop.system, fallback)
+        refs = [
+            WebshopRef(product_id=link.external_id, variation_id=link.variant_id or None)
+            for links in known.values()
+            for link in links
+        ]
+        if refs:
+            listings += shop.listings(refs)
+    return listings
+
+
+def plan(
+    pos: Pos, matched: Matched, reserved: Mapping[str, int] | None = None
+) -> planner.StockPlan:
+    return planner.plan(pos.system, matched.result.matches, matched.product_keys, reserved)
+
+
+def push_batch(
+    shop: Webshop, store: Store, batch: Sequence[StockUpdate], run_id: str | None
+) -> list[WriteOutcome]:
+    outcomes = shop.set_stock(batch)
+    written = {o.update.product_key: o.update.quantity for o in outcomes if o.ok}
+    if written:
+        store.record_pushes(shop.system, written, run_id)
+    return outcomes
+
+
+def finish(
+    pos: Pos,
+    shop: Webshop,
+    store: Store,
+    candidates: Candidates,
+    problems: Sequence[Problem],
+    synced_pos_ids: Sequence[str],
+    advance_cursor: bool = True,
+) -> None:
+    """Record the run's outcome; the cursor moves only if every batch was committed."""
+    if problems:
+        store.quarantine(
+            QuarantineEntry(
+                flow=FLOW,
+                system=p.system,
+                record_id=p.record_id,
+                field=p.field,
+                reason=p.reason,
+                payload={"sku": p.sku, **p.payload},
+            )
+            for p in problems
+        )
+    if synced_pos_ids:
+        store.resolve_quarantine(FLOW, pos.system, synced_pos_ids)
+    if advance_cursor and candidates.watermark is not None:
+        store.set_cursor(cursor_name(pos, shop), candidates.watermark.isoformat())
+
+
+@dataclass
+class Pushed:
+    """The outcome of all write batches of a run."""
+
+    written: list[StockUpdate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    failed: list[BaseException] = field(default_factory=list)
+
+    def raise_if_failed(self) -> None:
+        """Fail the run (after bookkeeping) when a batch could not be written at all."""
+        if self.failed:
+            raise RuntimeError(
+                f"{len(self.failed)} stock batch(es) failed after retries; the cursor was "
+                f"not advanced, a rerun writes what is still different: {self.failed[0]}"
+            ) from self.failed[0]
+
+
+def collect(
+    pos_system: str,
+    batches: Sequence[Sequence[StockUpdate]],
+    results: Sequence[list[WriteOutcome] | BaseException | object],
+) -> Pushed:
+    """Sort each batch's result: written, refused per item or as a whole (quarantined), or
+    failed after retries (left for the rerun)."""
+    pushed = Pushed()
+    for batch, result in zip(batches, results, strict=True):
+        if isinstance(result, FatalError):
+            pushed.problems += [_write_problem(pos_system, u, str(result)) for u in batch]
+        elif isinstance(result, BaseException):
+            log.error("stock batch of %d failed: %s", len(batch), result)
+            pushed.failed.append(result)
+        elif isinstance(result, list):
+            for outcome in result:
+                if outcome.ok:
+                    pushed.written.append(outcome.update)
+                else:
+                    reason = f"webshop refused it: {outcome.error}"
+                    pushed.problems.append(_write_problem(pos_system, outcome.update, reason))
+        else:
+            pushed.failed.append(TypeError(f"unexpected batch result {result!r}"))
+    return pushed
+
+
+def _write_problem(pos_system: str, update: StockUpdate, reason: str) -> Problem:
+    return Problem(
+        system=pos_system,
+        record_id=update.pos_id,
+        field="write",
+        reason=f"{update.ref.key}: {reason}",
+        sku=update.sku,
+        payload={"quantity": update.quantity},
+    )
+
+
+def _row(link: Link) -> LinkRow:
+    return LinkRow(
+        link.product_key, link.system, link.external_id, link.variant_id, link.sku, link.barcode
+    )
