@@ -30,6 +30,9 @@ class FaultConfig(BaseModel):
     rate_timeout: float = Field(0.0, ge=0, le=1)
     retry_after_seconds: float = Field(0.05, ge=0)
     stall_seconds: float = Field(30.0, ge=0)
+    latency_seconds: float = Field(
+        0.0, ge=0, description="added to every answer, as a remote shop's round trip would"
+    )
     only_paths: list[str] = Field(default_factory=list, description="route templates; empty = all")
     seed: int | None = None
 
@@ -83,6 +86,8 @@ class EmulatorControl:
             key = f"{request.method} {_route_template(app, request)}"
             with self._lock:
                 self.counts[key] += 1
+            if self.faults.latency_seconds:
+                await asyncio.sleep(self.faults.latency_seconds)
             fault = self._pick_fault(key)
             if fault == "429":
                 return JSONResponse(

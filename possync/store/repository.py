@@ -1,9 +1,10 @@
 """The typed repository over the store's tables: what flows and tasks call.
 
-Every method is one short transaction on a pooled connection, takes and returns plain
-frozen dataclasses (never ORM objects bound to a session), and handles batches: lookups
-split their ``IN`` lists into chunks (SQLite caps bound variables) and writes are one
-``executemany`` of ``INSERT ... ON CONFLICT`` rows, so 100,000 rows take seconds.
+Every method is one short transaction on its own pooled connection (so one Store may be
+shared by threads), takes and returns plain frozen dataclasses (never ORM objects bound to
+a session), and handles batches: lookups split their ``IN`` lists into chunks (SQLite caps
+bound variables) and writes are one ``executemany`` of ``INSERT ... ON CONFLICT`` rows, so
+100,000 rows take seconds, not one ORM flush per row.
 """
 
 from __future__ import annotations

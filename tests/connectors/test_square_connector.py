@@ -70,7 +70,7 @@ def test_catalogue_variants_carry_sku_and_barcode(
     pos = connector(server, SpecRecorder())
     wanted = [v for p in CATALOGUE[:30] for v in p.variants]
     ids = [state.variation_id_for_sku(v.sku) for v in wanted]
-    variants = pos.variants(ids + ["NO-SUCH-ID"])
+    variants = pos.variants([*ids, "NO-SUCH-ID"])
     assert {variants[i].sku for i in ids} == {v.sku for v in wanted}
     assert {variants[i].barcode for i in ids} == {v.barcode for v in wanted}
     assert "NO-SUCH-ID" not in variants

@@ -1,0 +1,36 @@
+"""Saves the Blocks a shop needs; `possync run` points them at the local emulators."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from blocks import SETTINGS_BLOCK, SquareCredentials, SyncSettings, WooCommerceCredentials
+
+
+def register_block_types() -> None:
+    """Make the Block types visible in the UI's catalogue (so users can create them there)."""
+    for block in (SquareCredentials, WooCommerceCredentials, SyncSettings):
+        block.register_type_and_schema()
+
+
+def save_demo_blocks(
+    square_url: str,
+    square_token: str,
+    location_id: str,
+    woo_url: str,
+    woo_key: str,
+    woo_secret: str,
+) -> None:
+    """Credentials for the emulators (overwritten each start, their ports may change);
+    settings only if absent, so a setup chosen in the UI survives a restart."""
+    register_block_types()
+    SquareCredentials(
+        base_url=square_url, access_token=SecretStr(square_token), location_id=location_id
+    ).save("possync-square", overwrite=True)
+    WooCommerceCredentials(
+        url=woo_url, consumer_key=SecretStr(woo_key), consumer_secret=SecretStr(woo_secret)
+    ).save("possync-woocommerce", overwrite=True)
+    try:
+        SyncSettings.load(SETTINGS_BLOCK)
+    except ValueError:
+        SyncSettings().save(SETTINGS_BLOCK)

@@ -1,0 +1,42 @@
+"""The shop's choices, shared by every flow: one Block, editable in the Prefect UI."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prefect.blocks.core import Block
+from pydantic import Field
+
+from possync.config import SyncConfig
+
+
+class SyncSettings(Block):
+    """Which systems the shop runs, who is master, and where their credentials are."""
+
+    _block_type_name = "possync Settings"
+    _description = "Which POS and webshop the shop runs, and who is master of what."
+
+    setup: Literal["pos_master", "webshop_products", "webshop_master"] = Field(
+        default="pos_master",
+        description="pos_master: POS owns products and stock; webshop_products: webshop "
+        "owns products, POS owns stock; webshop_master: webshop owns both",
+    )
+    pos: Literal["square"] = Field(default="square", description="The POS connector")
+    webshop: Literal["woocommerce"] = Field(
+        default="woocommerce", description="The webshop connector"
+    )
+    pos_block: str = Field(default="possync-square", description="Name of the POS credentials")
+    webshop_block: str = Field(
+        default="possync-woocommerce", description="Name of the webshop credentials"
+    )
+    stock_overlap_seconds: float = Field(
+        default=2.0, ge=0, description="Re-read this much before the stock cursor (clock skew)"
+    )
+
+    def config(self) -> SyncConfig:
+        return SyncConfig(
+            setup=self.setup,
+            pos=self.pos,
+            webshop=self.webshop,
+            stock_overlap_seconds=self.stock_overlap_seconds,
+        )

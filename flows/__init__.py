@@ -1,0 +1,1 @@
+"""Prefect flows, one file per document flow: load settings → tasks → artifact."""

@@ -1,0 +1,50 @@
+"""Flow `stock-sync`: POS stock → webshop, only what changed, in vendor-sized batches."""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from blocks import SETTINGS_BLOCK
+from possync import reports, stocksync
+from tasks import stock as t
+from tasks.common import connect
+
+
+# Prefect 3.8 types ThreadPoolTaskRunner() as TaskRunner[Never]; it is the documented use.
+@flow(name="stock-sync", task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
+def sync_stock(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict[str, int]:
+    """Sync stock from the POS to the webshop. `full` re-reads everything (reconciliation);
+    a first run is always full and links existing products by SKU, then barcode."""
+    c = connect(settings_block)
+    try:
+        overlap = c.settings.stock_overlap_seconds
+        candidates = t.read_candidates(c.pos, c.shop, c.store, full, overlap)
+        matched = t.match_and_link(c.pos, c.shop, c.store, candidates)
+        plan = stocksync.plan(c.pos, matched)
+        batches = c.shop.write_batches(plan.updates)
+        run_id = str(flow_run.id) if flow_run.id else None
+        futures = [t.push_batch.submit(c.shop, c.store, b, run_id) for b in batches]
+        pushed = stocksync.collect(
+            c.pos.system, batches, [f.result(raise_on_failure=False) for f in futures]
+        )
+        problems = matched.result.problems + plan.problems + pushed.problems
+        synced = [u.pos_id for u in plan.unchanged] + [u.pos_id for u in pushed.written]
+        t.finish(c.pos, c.shop, c.store, candidates, problems, synced, not pushed.failed)
+        summary = reports.StockSummary(
+            read=len(candidates.counts),
+            changed=len(pushed.written),
+            unchanged=len(plan.unchanged),
+            quarantined=len(problems),
+            write_calls=len(batches),
+            retried_from_quarantine=candidates.retried,
+        )
+        rows = reports.stock_rows(pushed.written, len(plan.unchanged), problems)
+        create_table_artifact(rows, key="stock-sync", description=reports.stock_markdown(summary))
+        create_markdown_artifact(reports.stock_markdown(summary), key="stock-sync-summary")
+        pushed.raise_if_failed()
+        return summary.as_dict()
+    finally:
+        c.close()

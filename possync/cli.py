@@ -1,0 +1,165 @@
+"""The `possync` command. Prefect and the emulators are imported only by the commands that
+need them, so `possync --help` stays fast."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Annotated, Protocol
+
+import typer
+
+if TYPE_CHECKING:
+    from possync.emulators.server import RunningServer
+    from possync.settings import RunSettings
+
+app = typer.Typer(help="possync: POS ↔ webshop ↔ accounting, as Prefect flows.")
+emulators_app = typer.Typer(help="The vendor emulators.")
+sync_app = typer.Typer(help="Run one flow now (needs the Blocks, e.g. from `possync run`).")
+app.add_typer(emulators_app, name="emulators")
+app.add_typer(sync_app, name="sync")
+
+DEMO_SQUARE_TOKEN = "sq-demo-token"  # noqa: S105 - the emulator's demo credential
+DEMO_WOO_KEY = "ck_demo"
+DEMO_WOO_SECRET = "cs_demo"  # noqa: S105 - the emulator's demo credential
+DEMO_LOCATION = "L-DEMO"
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> object: ...
+
+
+@app.command()
+def run() -> None:
+    """The main job on the embedded default: emulated Square and WooCommerce with a demo
+    catalogue, a local Prefect server with its UI, the stock-sync deployment served on its
+    schedule, and a store simulator selling at the register. Ctrl-C stops everything."""
+    from possync.settings import RunSettings
+
+    settings = RunSettings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    _configure_logging()
+    from possync.localprefect import prefect_env, start_server
+
+    os.environ.update(prefect_env(settings.home, settings.prefect_port, settings.host))
+    if "POSSYNC_DATABASE_URL" not in os.environ:
+        # The emulators start fresh each time, so the demo's state store does too.
+        demo_db = settings.home / "demo.db"
+        for suffix in ("", "-wal", "-shm"):
+            demo_db.with_name(demo_db.name + suffix).unlink(missing_ok=True)
+        os.environ["POSSYNC_DATABASE_URL"] = f"sqlite:///{demo_db.resolve()}"
+
+    typer.echo("possync: starting the local Prefect server …")
+    server = start_server(settings.home, settings.prefect_port)
+    running: list[_Stoppable] = []
+    try:
+        square, woo = _start_emulators(settings)
+        running += [square, woo]
+        from blocks.register import save_demo_blocks
+
+        save_demo_blocks(
+            square.url, DEMO_SQUARE_TOKEN, DEMO_LOCATION, woo.url, DEMO_WOO_KEY, DEMO_WOO_SECRET
+        )
+        from possync.emulators.simulator import StoreSimulator
+
+        simulator = StoreSimulator(
+            square.url, DEMO_SQUARE_TOKEN, DEMO_LOCATION, every_seconds=settings.simulator_every
+        )
+        simulator.start()
+        running.append(simulator)
+        typer.echo(
+            f"\npossync is running.\n"
+            f"  Prefect UI:            {server.ui_url}\n"
+            f"  Square emulator:       {square.url}\n"
+            f"  WooCommerce emulator:  {woo.url}/wp-json/wc/v3\n"
+            f"  stock-sync every {settings.stock_interval:g} s (POSSYNC_STOCK_INTERVAL); "
+            f"a POS sale every {settings.simulator_every:g} s\n"
+            f"  Logs: {server.log_path.parent}. Press Ctrl-C to stop.\n"
+        )
+        from flows.serve import serve_all
+
+        serve_all(settings.stock_interval)
+    except KeyboardInterrupt:
+        typer.echo("possync: stopping …")
+    finally:
+        for part in reversed(running):
+            part.stop()
+        server.stop()
+        typer.echo("possync: stopped.")
+
+
+@emulators_app.command("serve")
+def emulators_serve(
+    skus: Annotated[int, typer.Option(help="catalogue size (sellable SKUs)")] = 500,
+    square_port: Annotated[int, typer.Option()] = 8701,
+    woocommerce_port: Annotated[int, typer.Option()] = 8702,
+    seed: Annotated[int, typer.Option()] = 7,
+    variable_share: Annotated[float, typer.Option(help="share of products with sizes")] = 0.2,
+) -> None:
+    """Serve the Square and WooCommerce emulators with the demo catalogue until Ctrl-C."""
+    from possync.settings import RunSettings
+
+    settings = RunSettings(
+        demo_skus=skus,
+        square_port=square_port,
+        woocommerce_port=woocommerce_port,
+        seed=seed,
+        variable_share=variable_share,
+    )
+    square, woo = _start_emulators(settings)
+    typer.echo(f"square {square.url}\nwoocommerce {woo.url}", color=False)
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        square.stop()
+        woo.stop()
+
+
+@sync_app.command("stock")
+def sync_stock_now(
+    full: Annotated[bool, typer.Option(help="re-read all stock (reconciliation)")] = False,
+) -> None:
+    """Run the stock-sync flow once in this process."""
+    from flows.stock import sync_stock
+
+    typer.echo(sync_stock(full=full))
+
+
+def _start_emulators(settings: RunSettings) -> tuple[RunningServer, RunningServer]:
+    from possync.emulators.demo import demo_catalogue
+    from possync.emulators.server import serve_in_thread
+    from possync.emulators.square import SquareState, create_square_app
+    from possync.emulators.woocommerce import WooState, create_woocommerce_app
+
+    catalogue = demo_catalogue(
+        settings.demo_skus, seed=settings.seed, variable_share=settings.variable_share
+    )
+    square_state = SquareState(location_id=DEMO_LOCATION)
+    square_state.seed(catalogue)
+    woo_state = WooState()
+    woo_state.seed(catalogue)
+    square = serve_in_thread(
+        create_square_app(square_state, access_token=DEMO_SQUARE_TOKEN),
+        settings.host,
+        settings.square_port,
+    )
+    woo = serve_in_thread(
+        create_woocommerce_app(
+            woo_state, consumer_key=DEMO_WOO_KEY, consumer_secret=DEMO_WOO_SECRET
+        ),
+        settings.host,
+        settings.woocommerce_port,
+    )
+    return square, woo
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,119 @@
+"""A store simulator: rings up sales on the (emulated) Square register every few seconds.
+
+It talks to Square's public API like a real register would (inventory adjustments
+IN_STOCK → SOLD, restocks NONE → IN_STOCK), so the demo's stock visibly moves and the
+stock-sync flow has something to carry to the webshop.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+class StoreSimulator:
+    """Sells one or two units of a random variation per tick, restocking what runs out."""
+
+    def __init__(
+        self,
+        square_url: str,
+        access_token: str,
+        location_id: str,
+        *,
+        every_seconds: float = 3.0,
+        seed: int | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=square_url,
+            headers={"Authorization": f"Bearer {access_token}", "Square-Version": "2025-08-20"},
+            timeout=10,
+        )
+        self._location = location_id
+        self._every = every_seconds
+        self._rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._variations: list[tuple[str, str]] = []
+        self.sales = 0
+
+    def start(self) -> None:
+        self._variations = self._load_variations()
+        self._thread = threading.Thread(target=self._loop, name="store-simulator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(10)
+        self._http.close()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                self.tick()
+            except httpx.HTTPError as exc:
+                log.warning("store simulator: sale failed: %s", exc)
+
+    def tick(self) -> None:
+        """One sale (or a restock of an empty shelf)."""
+        variation_id, sku = self._rng.choice(self._variations)
+        on_hand = self._on_hand(variation_id)
+        if on_hand <= 0:
+            self._change(variation_id, "NONE", "IN_STOCK", 10)
+            log.info("POS restock: %s +10", sku)
+            return
+        sold = min(int(on_hand), self._rng.choice([1, 1, 1, 2]))
+        self._change(variation_id, "IN_STOCK", "SOLD", sold)
+        self.sales += 1
+        log.info("POS sale: %s -%d (on hand %s)", sku, sold, int(on_hand) - sold)
+
+    def _load_variations(self) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        cursor: str | None = None
+        while True:
+            params = {"types": "ITEM", **({"cursor": cursor} if cursor else {})}
+            body = self._http.get("/v2/catalog/list", params=params).raise_for_status().json()
+            for item in body.get("objects") or []:
+                for variation in (item.get("item_data") or {}).get("variations") or []:
+                    sku = (variation.get("item_variation_data") or {}).get("sku") or ""
+                    found.append((variation["id"], sku))
+            cursor = body.get("cursor")
+            if not cursor:
+                return found
+
+    def _on_hand(self, variation_id: str) -> Decimal:
+        body = (
+            self._http.get(f"/v2/inventory/{variation_id}", params={"location_ids": self._location})
+            .raise_for_status()
+            .json()
+        )
+        for count in body.get("counts") or []:
+            if count.get("state") == "IN_STOCK":
+                return Decimal(count.get("quantity") or "0")
+        return Decimal(0)
+
+    def _change(self, variation_id: str, from_state: str, to_state: str, quantity: int) -> None:
+        change: dict[str, Any] = {
+            "type": "ADJUSTMENT",
+            "adjustment": {
+                "catalog_object_id": variation_id,
+                "location_id": self._location,
+                "from_state": from_state,
+                "to_state": to_state,
+                "quantity": str(quantity),
+                "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            },
+        }
+        self._http.post(
+            "/v2/inventory/changes/batch-create",
+            json={"idempotency_key": str(uuid.uuid4()), "changes": [change]},
+        ).raise_for_status()

@@ -1,0 +1,25 @@
+"""Settings of the embedded default (`possync run`), from POSSYNC_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RunSettings(BaseSettings):
+    """POSSYNC_HOME, POSSYNC_STOCK_INTERVAL, POSSYNC_PREFECT_PORT, …"""
+
+    model_config = SettingsConfigDict(env_prefix="POSSYNC_", extra="ignore")
+
+    home: Path = Field(Path(".possync"), description="state, logs and the local Prefect server")
+    stock_interval: float = Field(300, gt=0, description="seconds between stock-sync runs")
+    host: str = "127.0.0.1"
+    prefect_port: int = 4200
+    square_port: int = 8701
+    woocommerce_port: int = 8702
+    demo_skus: int = Field(500, gt=0, description="size of the emulated shop's catalogue")
+    simulator_every: float = Field(3.0, gt=0, description="seconds between POS sales")
+    seed: int = 7
+    variable_share: float = Field(0.2, ge=0, le=1, description="share of products with sizes")

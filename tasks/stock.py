@@ -1,0 +1,51 @@
+"""Tasks of the stock sync; the logic is in `possync.stocksync`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from possync import stocksync
+from possync.connectors.base import Pos, Webshop
+from possync.models import Problem, StockUpdate, WriteOutcome
+from possync.store import Store
+from tasks.common import RETRYING
+
+
+@task(name="read-pos-stock-changes", **RETRYING)
+def read_candidates(
+    pos: Pos, shop: Webshop, store: Store, full: bool, overlap_seconds: float
+) -> stocksync.Candidates:
+    return stocksync.read_candidates(
+        pos, shop, store, full=full, overlap=timedelta(seconds=overlap_seconds)
+    )
+
+
+@task(name="match-and-link", **RETRYING)
+def match_and_link(
+    pos: Pos, shop: Webshop, store: Store, candidates: stocksync.Candidates
+) -> stocksync.Matched:
+    return stocksync.match_and_link(pos, shop, store, candidates)
+
+
+@task(name="push-stock-batch", **RETRYING)
+def push_batch(
+    shop: Webshop, store: Store, batch: Sequence[StockUpdate], run_id: str | None
+) -> list[WriteOutcome]:
+    return stocksync.push_batch(shop, store, batch, run_id)
+
+
+@task(name="finish-stock-sync", cache_policy=NO_CACHE)
+def finish(
+    pos: Pos,
+    shop: Webshop,
+    store: Store,
+    candidates: stocksync.Candidates,
+    problems: Sequence[Problem],
+    synced_pos_ids: Sequence[str],
+    advance_cursor: bool,
+) -> None:
+    stocksync.finish(pos, shop, store, candidates, problems, synced_pos_ids, advance_cursor)

@@ -1,0 +1,95 @@
+"""The main job, started the way `make run` starts it: it must bring up the Prefect server,
+the emulators and the served deployment, complete a stock-sync run, and stop cleanly on
+Ctrl-C. This keeps `make run` from rotting silently."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from possync.emulators.server import free_port
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def completed_scheduled_stock_runs(api: str) -> list[dict[str, object]]:
+    """Completed stock-sync runs that the schedule created (not the one run at start)."""
+    body = {
+        "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}},
+        "deployments": {"name": {"any_": ["stock-sync"]}},
+    }
+    response = httpx.post(f"{api}/flow_runs/filter", json=body, timeout=10)
+    response.raise_for_status()
+    runs: list[dict[str, object]] = response.json()
+    return [run for run in runs if run.get("auto_scheduled")]
+
+
+def port_open(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+        return True
+    except httpx.TransportError:
+        return False
+
+
+def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("PREFECT", "SQUARE", "WOOCOMMERCE")}
+    env = {
+        **os.environ,
+        "POSSYNC_HOME": str(tmp_path / "home"),
+        "POSSYNC_STOCK_INTERVAL": "10",
+        "POSSYNC_DEMO_SKUS": "60",
+        "POSSYNC_SIMULATOR_EVERY": "0.5",
+        **{f"POSSYNC_{name}_PORT": str(port) for name, port in ports.items()},
+    }
+    for inherited in ("PREFECT_API_URL", "PREFECT_HOME", "POSSYNC_DATABASE_URL"):
+        env.pop(inherited, None)
+    possync = Path(sys.executable).with_name("possync")
+    log_path = tmp_path / "main-job.log"
+    with log_path.open("wb") as log:
+        job = subprocess.Popen(
+            [str(possync), "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    api = f"http://127.0.0.1:{ports['PREFECT']}/api"
+    try:
+        deadline = time.monotonic() + 240
+        runs: list[dict[str, object]] = []
+        while time.monotonic() < deadline and job.poll() is None:
+            try:
+                runs = completed_scheduled_stock_runs(api)
+            except httpx.TransportError:
+                runs = []
+            if runs:
+                break
+            time.sleep(2)
+        tail = log_path.read_text()[-3000:]
+        assert job.poll() is None, f"main job exited early:\n{tail}"
+        assert runs, f"no completed scheduled stock-sync run within 240 s:\n{tail}"
+        assert port_open(ports["SQUARE"]) and port_open(ports["WOOCOMMERCE"])
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+        try:
+            code = job.wait(90)
+        except subprocess.TimeoutExpired:
+            os.killpg(job.pid, signal.SIGKILL)
+            raise
+    output = log_path.read_text()
+    assert code == 0, output[-3000:]
+    assert "possync: stopped." in output
+    for port in ports.values():
+        assert not port_open(port), f"port {port} still answers after the job stopped"
