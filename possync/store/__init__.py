@@ -1,4 +1,5 @@
-"""The state store: id map, sync cursors, stock ledger, quarantine and run log.
+"""The state store: id map, sync cursors, stock ledger, quarantine, run log, the order
+ledger with its refund/cancellation events, and the webhook delivery log.
 
 ``Store.open()`` connects to ``database_url()`` (a SQLite file under ``POSSYNC_HOME`` unless
 ``POSSYNC_DATABASE_URL`` names a PostgreSQL server), brings the schema up to date with
@@ -7,7 +8,13 @@ Alembic, and returns the typed repository the flows use.
 
 from possync.store.engine import DEFAULT_SQLITE_NAME, database_url, make_engine, migrate, redact_url
 from possync.store.repository import (
+    EVENT_KINDS,
+    EVENT_STATES,
+    ORDER_STATES,
     Link,
+    OrderEvent,
+    OrderLine,
+    OrderRecord,
     QuarantinedRecord,
     QuarantineEntry,
     RunRecord,
@@ -16,7 +23,13 @@ from possync.store.repository import (
 
 __all__ = [
     "DEFAULT_SQLITE_NAME",
+    "EVENT_KINDS",
+    "EVENT_STATES",
+    "ORDER_STATES",
     "Link",
+    "OrderEvent",
+    "OrderLine",
+    "OrderRecord",
     "QuarantineEntry",
     "QuarantinedRecord",
     "RunRecord",

@@ -1,5 +1,10 @@
 """The typed repository over the store's tables: what flows and tasks call.
 
+The order ledger is what makes a webshop order reach the POS exactly once: every state
+change is a compare-and-set (``UPDATE ... WHERE state IN (...)``), so of two runs racing
+to transfer the same order only one moves it to ``transferring``, and the idempotency key
+stored with the order is the one every retry sends to the POS.
+
 Every method is one short transaction on its own pooled connection (so one Store may be
 shared by threads), takes and returns plain frozen dataclasses (never ORM objects bound to
 a session), and handles batches: lookups split their ``IN`` lists into chunks (SQLite caps
@@ -15,6 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Self, TypeVar, cast
 
 from sqlalchemy import (
@@ -34,14 +40,32 @@ from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Update
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from possync.store.engine import WRITE_OPTION, database_url, make_engine, migrate, redact_url
-from possync.store.tables import Base, Cursor, IdMap, Quarantine, RunLog, StockLedger
+from possync.store.tables import (
+    EVENT_STATES,
+    ORDER_STATES,
+    Base,
+    Cursor,
+    IdMap,
+    OrderEventLog,
+    OrderLedger,
+    Quarantine,
+    RunLog,
+    StockLedger,
+    WebhookDelivery,
+)
 
 __all__ = [
+    "EVENT_KINDS",
+    "EVENT_STATES",
+    "ORDER_STATES",
     "Link",
+    "OrderEvent",
+    "OrderLine",
+    "OrderRecord",
     "QuarantineEntry",
     "QuarantinedRecord",
     "RunRecord",
@@ -63,6 +87,15 @@ ANALYZE_AFTER_ROWS = 5_000
 # Serialises id-map writers on PostgreSQL: save_links reads then writes, and two
 # concurrent batches touching the same product must not interleave.
 _ID_MAP_LOCK_KEY = 0x706F7373796E6302
+
+# What an order event can be: stock going back to the POS for a refund or a cancellation.
+EVENT_KINDS = ("refund", "cancel")
+
+# What save_order updates on an existing row; never the idempotency key or created_at.
+_ORDER_CHANGES = ("status", "state", "lines", "modified_at", "updated_at")
+
+# Orders whose stock the POS still counts as on hand although the webshop has sold it.
+RESERVING_STATES = ("reserved", "transferring")
 
 _T = TypeVar("_T")
 
@@ -127,6 +160,65 @@ class RunRecord:
     counts: dict[str, int]
 
 
+@dataclass(frozen=True)
+class OrderLine:
+    """One line of a webshop order as the POS write needs it.
+
+    ``price`` is the unit price as a decimal string (never a float); ``product_key`` is
+    ``None`` when the line matched no product, ``line_id`` is the webshop's line item id.
+    """
+
+    sku: str | None
+    quantity: int
+    product_key: str | None
+    pos_id: str | None
+    price: str
+    name: str = ""
+    line_id: str = ""
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """A webshop order in the ledger: its state on the way to the POS and what it became."""
+
+    shop: str
+    order_id: str
+    status: str
+    state: str
+    lines: tuple[OrderLine, ...]
+    idempotency_key: str
+    pos_document: str | None
+    pos_payment: str | None
+    modified_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    transferred_at: datetime | None
+    last_error: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """A refund or cancellation of an order, applied to the POS once (``pending``/``done``).
+
+    ``amount`` is a decimal string; ``attempts`` counts the failures noted so far.
+    """
+
+    shop: str
+    order_id: str
+    event_key: str
+    kind: str
+    state: str
+    idempotency_key: str
+    lines: tuple[OrderLine, ...]
+    amount: str | None
+    pos_document: str | None
+    last_error: str | None
+    created_at: datetime
+    done_at: datetime | None
+    attempts: int = 0
+
+
 _LINK_COLUMNS = (
     IdMap.product_key,
     IdMap.system,
@@ -166,8 +258,113 @@ def _json(value: Mapping[str, object]) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
+def _decimal_text(value: object, what: str) -> str:
+    """*value* as decimal text, refusing floats: a float price has already lost cents."""
+    if isinstance(value, Decimal):
+        text_value = str(value)
+    elif isinstance(value, str):
+        text_value = value
+    else:
+        raise TypeError(f"{what} must be a decimal string, not {type(value).__name__}")
+    try:
+        finite = Decimal(text_value).is_finite()
+    except InvalidOperation:
+        finite = False
+    if not finite:
+        raise ValueError(f"{what} {text_value!r} is not a decimal number")
+    return text_value
+
+
+def _lines_json(lines: Iterable[OrderLine]) -> str:
+    """Order lines as a JSON list of objects; prices stay strings, so no cent is lost."""
+    rows: list[dict[str, object]] = []
+    for line in lines:
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int):
+            raise TypeError(
+                f"order line {line.line_id!r}: quantity must be an int, "
+                f"not {type(line.quantity).__name__}"
+            )
+        rows.append(
+            {
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "product_key": line.product_key,
+                "pos_id": line.pos_id,
+                "price": _decimal_text(line.price, f"order line {line.line_id!r}: price"),
+                "name": line.name,
+                "line_id": line.line_id,
+            }
+        )
+    return json.dumps(rows, ensure_ascii=False)
+
+
+def _lines_from_json(stored: str) -> tuple[OrderLine, ...]:
+    return tuple(
+        OrderLine(
+            sku=item.get("sku"),
+            quantity=int(item["quantity"]),
+            product_key=item.get("product_key"),
+            pos_id=item.get("pos_id"),
+            price=str(item["price"]),
+            name=item.get("name") or "",
+            line_id=item.get("line_id") or "",
+        )
+        for item in cast(list[dict[str, Any]], json.loads(stored))
+    )
+
+
+def _known(what: str, allowed: tuple[str, ...], values: Iterable[str]) -> list[str]:
+    """The distinct *values*, refusing unknown ones: a misspelt state would never match,
+    and a compare-and-set that silently never happens looks like a lost race."""
+    if isinstance(values, str):
+        raise TypeError(f"{what}: pass a collection of names, not the string {values!r}")
+    chosen = sorted(set(values))
+    unknown = [value for value in chosen if value not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}: expected one of {list(allowed)}")
+    return chosen
+
+
+def _order_record(row: Any) -> OrderRecord:
+    return OrderRecord(
+        shop=row.shop,
+        order_id=row.order_id,
+        status=row.status,
+        state=row.state,
+        lines=_lines_from_json(row.lines),
+        idempotency_key=row.idempotency_key,
+        pos_document=row.pos_document,
+        pos_payment=row.pos_payment,
+        modified_at=row.modified_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        transferred_at=row.transferred_at,
+        last_error=row.last_error,
+        attempts=row.attempts,
+    )
+
+
+def _order_event(row: Any) -> OrderEvent:
+    return OrderEvent(
+        shop=row.shop,
+        order_id=row.order_id,
+        event_key=row.event_key,
+        kind=row.kind,
+        state=row.state,
+        idempotency_key=row.idempotency_key,
+        lines=_lines_from_json(row.lines),
+        amount=row.amount,
+        pos_document=row.pos_document,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        done_at=row.done_at,
+        attempts=row.attempts,
+    )
+
+
 class Store:
-    """The state store: id map, sync cursors, stock ledger, quarantine and run log."""
+    """The state store: id map, sync cursors, stock ledger, quarantine, run log, order
+    ledger with its events, and the webhook delivery log."""
 
     engine: Engine
 
@@ -235,6 +432,10 @@ class Store:
         if self._postgres and rows >= ANALYZE_AFTER_ROWS:
             conn.execute(text(f"ANALYZE {entity.__tablename__}"))
 
+    def _insert(self, entity: type[Base]) -> PgInsert | SqliteInsert:
+        """``INSERT`` in this engine's dialect, so ``ON CONFLICT`` clauses can follow."""
+        return pg_insert(entity) if self._postgres else sqlite_insert(entity)
+
     def _upsert(
         self,
         entity: type[Base],
@@ -246,9 +447,7 @@ class Store:
 
         *changes* and *only_if* get the ``excluded`` pseudo-row (the values offered).
         """
-        stmt: PgInsert | SqliteInsert = (
-            pg_insert(entity) if self._postgres else sqlite_insert(entity)
-        )
+        stmt = self._insert(entity)
         excluded = stmt.excluded
         return stmt.on_conflict_do_update(
             index_elements=list(conflict),
@@ -394,13 +593,16 @@ class Store:
 
     def set_cursor(self, name: str, value: str) -> None:
         """Store the cursor; call only after the page it points past is committed."""
+        with self._write() as conn:
+            self._set_cursor(conn, name, value)
+
+    def _set_cursor(self, conn: Connection, name: str, value: str) -> None:
         stmt = self._upsert(
             Cursor,
             ["name"],
             lambda new: {"value": new.value, "updated_at": new.updated_at},
         )
-        with self._write() as conn:
-            conn.execute(stmt, {"name": name, "value": value, "updated_at": _now()})
+        conn.execute(stmt, {"name": name, "value": value, "updated_at": _now()})
 
     # -- stock ledger --------------------------------------------------------------------
 
@@ -573,3 +775,318 @@ class Store:
                 )
                 for row in rows
             ]
+
+    # -- order ledger --------------------------------------------------------------------
+
+    def orders(self, shop: str, order_ids: Collection[str]) -> dict[str, OrderRecord]:
+        """The ledger's rows for these webshop orders; unknown orders are absent."""
+        found: dict[str, OrderRecord] = {}
+        with self._read() as conn:
+            for chunk in self._chunks(_distinct(order_ids)):
+                rows = conn.execute(
+                    select(*OrderLedger.__table__.columns).where(
+                        OrderLedger.shop == shop, self._among(OrderLedger.order_id, chunk)
+                    )
+                )
+                found.update((row.order_id, _order_record(row)) for row in rows)
+        return found
+
+    def orders_in_states(self, shop: str, states: Collection[str]) -> list[OrderRecord]:
+        """The shop's orders in any of *states*, first seen first (e.g. the ones to retry)."""
+        wanted = _known("order states", ORDER_STATES, states)
+        if not wanted:
+            return []
+        with self._read() as conn:
+            rows = conn.execute(
+                select(*OrderLedger.__table__.columns)
+                .where(OrderLedger.shop == shop, OrderLedger.state.in_(wanted))
+                .order_by(OrderLedger.created_at, OrderLedger.id)
+            )
+            return [_order_record(row) for row in rows]
+
+    def save_order(
+        self,
+        shop: str,
+        order_id: str,
+        *,
+        status: str,
+        state: str,
+        lines: Sequence[OrderLine],
+        modified_at: datetime,
+        idempotency_key: str,
+        expect_states: Collection[str | None] | None = None,
+    ) -> bool:
+        """Insert the order, or update its status, state, lines and modified time.
+
+        With *expect_states* this is a compare-and-set: it writes only if the row's state
+        is one of them, a missing row counting as ``None`` (so ``{None}`` means "insert,
+        never update"). Returns whether it wrote. An existing row keeps its idempotency
+        key whatever is passed: the POS may already hold a sale under it.
+        """
+        _known("order state", ORDER_STATES, [state])
+        now = _now()
+        values = {
+            "shop": shop,
+            "order_id": order_id,
+            "status": status,
+            "state": state,
+            "lines": _lines_json(lines),
+            "idempotency_key": idempotency_key,
+            "modified_at": modified_at,
+            "created_at": now,
+            "updated_at": now,
+            "attempts": 0,
+        }
+        changed = {column: values[column] for column in _ORDER_CHANGES}
+        conflict = ["shop", "order_id"]
+        stmt: PgInsert | SqliteInsert | Update
+        params: Mapping[str, Any] | None = values
+        if expect_states is None:
+            stmt = self._upsert(OrderLedger, conflict, lambda new: {c: new[c] for c in changed})
+        else:
+            if isinstance(expect_states, str):
+                raise TypeError(f"expect_states: pass a collection, not {expect_states!r}")
+            may_insert = None in expect_states
+            current = _known(
+                "order states", ORDER_STATES, (s for s in expect_states if s is not None)
+            )
+            guard = OrderLedger.state.in_(current)
+            if may_insert and not current:
+                stmt = self._insert(OrderLedger).on_conflict_do_nothing(index_elements=conflict)
+            elif may_insert:
+                stmt = self._upsert(
+                    OrderLedger,
+                    conflict,
+                    lambda new: {c: new[c] for c in changed},
+                    lambda _new: guard,
+                )
+            elif current:
+                stmt = (
+                    update(OrderLedger)
+                    .where(OrderLedger.shop == shop, OrderLedger.order_id == order_id, guard)
+                    .values(changed)
+                )
+                params = None
+            else:
+                return False
+        with self._write() as conn:
+            # RETURNING says whether a row was written on both dialects, where rowcount
+            # of an upsert whose WHERE failed is not reliable everywhere.
+            written = conn.execute(stmt.returning(OrderLedger.id), params).first()
+            return written is not None
+
+    def transition_order(
+        self,
+        shop: str,
+        order_id: str,
+        *,
+        from_states: Collection[str],
+        to_state: str,
+        pos_document: str | None = None,
+        pos_payment: str | None = None,
+        last_error: str | None = None,
+        count_attempt: bool = False,
+        cursor: tuple[str, str] | None = None,
+    ) -> bool:
+        """Move the order to *to_state* if it is in one of *from_states*; one transaction.
+
+        This compare-and-set is the exactly-once gate: of any number of runs trying the
+        same move at once, one gets ``True``. ``pos_document``/``pos_payment`` are set when
+        given and never erased; ``last_error`` is set when given, and cleared on reaching
+        ``transferred``. ``cursor`` (name, value) is stored in the same transaction, and
+        only if the move happened, so a cursor never passes an order that did not move.
+        """
+        allowed = _known("order states", ORDER_STATES, from_states)
+        _known("order state", ORDER_STATES, [to_state])
+        if not allowed:
+            return False
+        now = _now()
+        values: dict[str, Any] = {"state": to_state, "updated_at": now}
+        if to_state == "transferred":
+            values["transferred_at"] = now
+        if pos_document is not None:
+            values["pos_document"] = pos_document
+        if pos_payment is not None:
+            values["pos_payment"] = pos_payment
+        if last_error is not None:
+            values["last_error"] = last_error
+        elif to_state == "transferred":
+            values["last_error"] = None
+        if count_attempt:
+            values["attempts"] = OrderLedger.attempts + 1
+        with self._write() as conn:
+            result = conn.execute(
+                update(OrderLedger)
+                .where(
+                    OrderLedger.shop == shop,
+                    OrderLedger.order_id == order_id,
+                    OrderLedger.state.in_(allowed),
+                )
+                .values(values)
+            )
+            if result.rowcount != 1:
+                return False
+            if cursor is not None:
+                self._set_cursor(conn, *cursor)
+            return True
+
+    def note_order_error(self, shop: str, order_id: str, error: str) -> None:
+        """Record why the order failed this time and count the attempt; its state stays.
+
+        An order not in the ledger raises ``KeyError``.
+        """
+        with self._write() as conn:
+            result = conn.execute(
+                update(OrderLedger)
+                .where(OrderLedger.shop == shop, OrderLedger.order_id == order_id)
+                .values(last_error=error, attempts=OrderLedger.attempts + 1, updated_at=_now())
+            )
+            if result.rowcount == 0:
+                raise KeyError(f"no order {order_id!r} of {shop!r} in the ledger")
+
+    def reserved_quantities(self, shop: str) -> dict[str, int]:
+        """Quantities per product key sold in the webshop but not yet taken off in the POS.
+
+        Sellable stock = POS on-hand minus these; lines matched to no product are skipped.
+        """
+        reserved: dict[str, int] = {}
+        with self._read() as conn:
+            stored = conn.execute(
+                select(OrderLedger.lines).where(
+                    OrderLedger.shop == shop, OrderLedger.state.in_(RESERVING_STATES)
+                )
+            ).scalars()
+            for lines in stored:
+                for line in _lines_from_json(lines):
+                    if line.product_key:
+                        reserved[line.product_key] = (
+                            reserved.get(line.product_key, 0) + line.quantity
+                        )
+        return reserved
+
+    # -- order events --------------------------------------------------------------------
+
+    def _event_where(self, shop: str, order_id: str, event_key: str) -> list[ColumnElement[bool]]:
+        return [
+            OrderEventLog.shop == shop,
+            OrderEventLog.order_id == order_id,
+            OrderEventLog.event_key == event_key,
+        ]
+
+    def record_event(
+        self,
+        shop: str,
+        order_id: str,
+        event_key: str,
+        *,
+        kind: str,
+        idempotency_key: str,
+        lines: Sequence[OrderLine],
+        amount: str | None,
+    ) -> OrderEvent:
+        """Record the event as pending, once: an event seen before comes back unchanged
+        (with its original idempotency key), however often the webhook or scan repeats it."""
+        _known("event kind", EVENT_KINDS, [kind])
+        values = {
+            "shop": shop,
+            "order_id": order_id,
+            "event_key": event_key,
+            "kind": kind,
+            "state": "pending",
+            "idempotency_key": idempotency_key,
+            "lines": _lines_json(lines),
+            "amount": None if amount is None else _decimal_text(amount, "event amount"),
+            "attempts": 0,
+            "created_at": _now(),
+        }
+        stmt = self._insert(OrderEventLog).on_conflict_do_nothing(
+            index_elements=["shop", "order_id", "event_key"]
+        )
+        with self._write() as conn:
+            conn.execute(stmt, values)
+            row = conn.execute(
+                select(*OrderEventLog.__table__.columns).where(
+                    *self._event_where(shop, order_id, event_key)
+                )
+            ).one()
+            return _order_event(row)
+
+    def complete_event(
+        self, shop: str, order_id: str, event_key: str, pos_document: str | None
+    ) -> bool:
+        """Mark a pending event done (clearing its error); ``False`` if it already was.
+
+        An event never recorded raises ``KeyError``.
+        """
+        values: dict[str, Any] = {"state": "done", "done_at": _now(), "last_error": None}
+        if pos_document is not None:
+            values["pos_document"] = pos_document
+        where = self._event_where(shop, order_id, event_key)
+        with self._write() as conn:
+            result = conn.execute(
+                update(OrderEventLog).where(*where, OrderEventLog.state == "pending").values(values)
+            )
+            if result.rowcount == 1:
+                return True
+            if conn.execute(select(OrderEventLog.id).where(*where)).first() is None:
+                raise KeyError(f"no event {event_key!r} of order {order_id!r} of {shop!r}")
+            return False
+
+    def note_event_error(self, shop: str, order_id: str, event_key: str, error: str) -> None:
+        """Record why applying the event failed and count the attempt; it stays pending.
+
+        An event never recorded raises ``KeyError``.
+        """
+        with self._write() as conn:
+            result = conn.execute(
+                update(OrderEventLog)
+                .where(*self._event_where(shop, order_id, event_key))
+                .values(last_error=error, attempts=OrderEventLog.attempts + 1)
+            )
+            if result.rowcount == 0:
+                raise KeyError(f"no event {event_key!r} of order {order_id!r} of {shop!r}")
+
+    def events(
+        self, shop: str, order_id: str | None = None, states: Collection[str] | None = None
+    ) -> list[OrderEvent]:
+        """The shop's events (optionally of one order, or in some states), oldest first."""
+        query = select(*OrderEventLog.__table__.columns).where(OrderEventLog.shop == shop)
+        if order_id is not None:
+            query = query.where(OrderEventLog.order_id == order_id)
+        if states is not None:
+            wanted = _known("event states", EVENT_STATES, states)
+            if not wanted:
+                return []
+            query = query.where(OrderEventLog.state.in_(wanted))
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(OrderEventLog.created_at, OrderEventLog.id))
+            return [_order_event(row) for row in rows]
+
+    # -- webhook deliveries --------------------------------------------------------------
+
+    def first_delivery(self, source: str, delivery_key: str) -> bool:
+        """``True`` (and remembered) the first time a delivery is seen, ``False`` after.
+
+        The unique constraint decides, so of concurrent receivers exactly one gets ``True``.
+        """
+        stmt = (
+            self._insert(WebhookDelivery)
+            .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+            .returning(WebhookDelivery.id)
+        )
+        with self._write() as conn:
+            inserted = conn.execute(
+                stmt, {"source": source, "delivery_key": delivery_key, "received_at": _now()}
+            ).first()
+            return inserted is not None
+
+    def prune_deliveries(self, older_than: datetime) -> int:
+        """Forget deliveries received before *older_than*; returns how many went.
+
+        Keep them longer than the vendor's redelivery window, or a late retry acts twice.
+        """
+        with self._write() as conn:
+            result = conn.execute(
+                delete(WebhookDelivery).where(WebhookDelivery.received_at < older_than)
+            )
+            return result.rowcount

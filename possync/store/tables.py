@@ -1,6 +1,6 @@
 """The state store's tables, as typed SQLAlchemy 2 declarative classes.
 
-These classes describe the schema Alembic's ``versions/0001_initial.py`` creates; a test
+These classes describe the schema Alembic's ``versions/`` migrations create; a test
 compares the two, so a column added here without a migration fails the suite.
 """
 
@@ -23,13 +23,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "EVENT_STATES",
+    "ORDER_STATES",
     "Base",
     "Cursor",
     "IdMap",
+    "OrderEventLog",
+    "OrderLedger",
     "Quarantine",
     "RunLog",
     "StockLedger",
     "UTCDateTime",
+    "WebhookDelivery",
 ]
 
 # Strings are unbounded (VARCHAR without a length), so PostgreSQL never rejects a value
@@ -42,6 +47,27 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# The order ledger's states, in the order an order normally moves through them:
+# seen (known, not yet payable) -> reserved (paid, its stock held back from the webshop)
+# -> transferring (the POS write may have happened) -> transferred, then possibly
+# partly_refunded / refunded; cancelled and quarantined end the road. Kept here so the
+# CHECK constraint and the repository agree.
+ORDER_STATES = (
+    "seen",
+    "reserved",
+    "transferring",
+    "transferred",
+    "partly_refunded",
+    "refunded",
+    "cancelled",
+    "quarantined",
+)
+EVENT_STATES = ("pending", "done")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -159,3 +185,73 @@ class RunLog(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String())
     counts: Mapped[str] = mapped_column(Text)
+
+
+class OrderLedger(Base):
+    """One row per webshop order: where it is on its way to the POS, and under which
+    idempotency key it is written there, so a retried or rerun flow writes it once."""
+
+    __tablename__ = "order_ledger"
+    __table_args__ = (
+        UniqueConstraint("shop", "order_id"),
+        Index(None, "shop", "state"),
+        CheckConstraint(_one_of("state", ORDER_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop: Mapped[str] = mapped_column(String())
+    order_id: Mapped[str] = mapped_column(String())
+    status: Mapped[str] = mapped_column(String())
+    state: Mapped[str] = mapped_column(String())
+    lines: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String())
+    pos_document: Mapped[str | None] = mapped_column(String())
+    pos_payment: Mapped[str | None] = mapped_column(String())
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class OrderEventLog(Base):
+    """A refund or cancellation of a webshop order, applied to the POS exactly once."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (
+        UniqueConstraint("shop", "order_id", "event_key"),
+        Index(None, "shop", "state"),
+        CheckConstraint(_one_of("state", EVENT_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shop: Mapped[str] = mapped_column(String())
+    order_id: Mapped[str] = mapped_column(String())
+    event_key: Mapped[str] = mapped_column(String())
+    kind: Mapped[str] = mapped_column(String())
+    state: Mapped[str] = mapped_column(String())
+    idempotency_key: Mapped[str] = mapped_column(String())
+    lines: Mapped[str] = mapped_column(Text)
+    amount: Mapped[str | None] = mapped_column(String())
+    pos_document: Mapped[str | None] = mapped_column(String())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    """A webhook delivery already acted on; vendors redeliver, we act once."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("source", "delivery_key"),
+        # prune_deliveries deletes by age.
+        Index(None, "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String())
+    delivery_key: Mapped[str] = mapped_column(String())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

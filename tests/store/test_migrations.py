@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,22 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from possync.store import DEFAULT_SQLITE_NAME, Link, Store, database_url, make_engine, migrate
+from possync.store import (
+    DEFAULT_SQLITE_NAME,
+    Link,
+    OrderLine,
+    Store,
+    database_url,
+    make_engine,
+    migrate,
+)
 from possync.store.engine import alembic_config, migration_connection
 from possync.store.tables import Base
 
-TABLES = {"id_map", "sync_cursors", "stock_ledger", "quarantine", "run_log"}
+INITIAL_TABLES = {"id_map", "sync_cursors", "stock_ledger", "quarantine", "run_log"}
+ORDER_TABLES = {"order_ledger", "order_events", "webhook_deliveries"}
+TABLES = INITIAL_TABLES | ORDER_TABLES
+HEAD = "0002"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -55,6 +67,12 @@ def test_migration_creates_every_table_and_constraint(store: Store) -> None:
         ("system", "product_key"),
     }
     assert _unique_sets(store.engine, "quarantine") == {("flow", "system", "record_id")}
+    assert _unique_sets(store.engine, "order_ledger") == {("shop", "order_id")}
+    assert _unique_sets(store.engine, "order_events") == {("shop", "order_id", "event_key")}
+    assert _unique_sets(store.engine, "webhook_deliveries") == {("source", "delivery_key")}
+    assert ("shop", "state") in _index_sets(store.engine, "order_ledger")
+    assert ("shop", "state") in _index_sets(store.engine, "order_events")
+    assert ("received_at",) in _index_sets(store.engine, "webhook_deliveries")
     assert {("system", "sku"), ("system", "barcode"), ("system", "variant_id")} <= _index_sets(
         store.engine, "id_map"
     )
@@ -66,7 +84,7 @@ def test_migration_creates_every_table_and_constraint(store: Store) -> None:
     assert inspector.get_pk_constraint("run_log")["constrained_columns"] == ["id"]
     with store.engine.connect() as conn:
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    assert versions == ["0001"]
+    assert versions == [HEAD]
 
 
 def test_migration_matches_the_models(store: Store) -> None:
@@ -85,6 +103,75 @@ def test_status_check_constraint_rejects_unknown_status(store: Store) -> None:
                 " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"
             )
         )
+
+
+@pytest.mark.parametrize(
+    ("table", "columns", "values"),
+    [
+        (
+            "order_ledger",
+            "shop, order_id, status, state, lines, idempotency_key, modified_at, created_at,"
+            " updated_at",
+            "'woo', '1', 'processing', 'paid', '[]', 'k', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP,"
+            " CURRENT_TIMESTAMP",
+        ),
+        (
+            "order_events",
+            "shop, order_id, event_key, kind, state, idempotency_key, lines, created_at",
+            "'woo', '1', 'cancel', 'cancel', 'failed', 'k', '[]', CURRENT_TIMESTAMP",
+        ),
+    ],
+)
+def test_order_state_check_constraints(store: Store, table: str, columns: str, values: str) -> None:
+    """The database itself refuses a state the ledger does not know, whoever writes it."""
+    with pytest.raises(IntegrityError, match=r"(?i)check"), store.engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({values})"))  # noqa: S608
+
+
+def _version(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def test_0002_upgrades_a_0001_store_and_downgrades_back(engine: Engine) -> None:
+    """A store created before the order ledger gains it, keeps its rows, and can go back."""
+    migrate(engine, "0001")
+    assert set(inspect(engine).get_table_names()) == INITIAL_TABLES | {"alembic_version"}
+    old = Store(engine)
+    old.set_cursor("woo.products", "2025-11-01T00:00:00Z")
+    old.save_links([Link("k1", "woocommerce", "10", "", "SKU-1", None)])
+
+    migrate(engine)
+    assert _version(engine) == [HEAD]
+    assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
+    store = Store(engine)
+    assert store.get_cursor("woo.products") == "2025-11-01T00:00:00Z"
+    assert store.links_by_key("woocommerce", ["k1"])["k1"].external_id == "10"
+    assert store.save_order(
+        "woocommerce",
+        "1001",
+        status="processing",
+        state="reserved",
+        lines=[OrderLine("SKU-1", 2, "k1", "sq-1", "9.95")],
+        modified_at=datetime(2025, 11, 23, 12, tzinfo=UTC),
+        idempotency_key="woo-1001",
+    )
+    assert store.reserved_quantities("woocommerce") == {"k1": 2}
+    assert store.first_delivery("woocommerce", "d1")
+
+    config = alembic_config()
+    with migration_connection(engine) as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    assert _version(engine) == ["0001"]
+    assert set(inspect(engine).get_table_names()) == INITIAL_TABLES | {"alembic_version"}
+    assert old.get_cursor("woo.products") == "2025-11-01T00:00:00Z"
+    assert old.links_by_key("woocommerce", ["k1"])["k1"].external_id == "10"
+
+    migrate(engine)
+    assert _version(engine) == [HEAD]
+    assert store.orders("woocommerce", ["1001"]) == {}, "the downgrade dropped the ledger"
+    assert store.first_delivery("woocommerce", "d1")
 
 
 def test_second_open_is_a_no_op(fresh_url: str) -> None:
@@ -182,7 +269,7 @@ def test_concurrent_open_on_a_fresh_database(fresh_url: str, tmp_path: Path) -> 
         assert set(inspect(engine).get_table_names()) >= TABLES
         with engine.connect() as conn:
             versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
-        assert [v for (v,) in versions] == ["0001"]
+        assert [v for (v,) in versions] == [HEAD]
     finally:
         engine.dispose()
 
