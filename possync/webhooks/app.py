@@ -1,0 +1,144 @@
+"""The webhook receiver: an ASGI app with one POST route per webshop.
+
+Each request is handled in the same order, whatever the source: answer a ping; refuse
+anything not signed with our secret (401, nothing recorded); read the body (400 if it
+cannot be read); skip topics we do not act on; drop a delivery already seen; hand the
+notice to a background thread and answer 200 at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from possync.webhooks.notices import DeliveryLog, NoticeWorker, OrderNotice
+from possync.webhooks.sources import BadPayload, WebhookSource, WooCommerceSource
+
+__all__ = ["MAX_BODY_BYTES", "create_webhook_app"]
+
+logger = logging.getLogger("possync.webhooks")
+
+# A WooCommerce order with hundreds of lines is well under 1 MB; refuse floods early.
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+def create_webhook_app(
+    *,
+    woocommerce_secret: Callable[[], str],
+    deliveries: DeliveryLog,
+    on_notice: Callable[[OrderNotice], None],
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """The receiver; `app.state.notice_worker` is the thread that calls `on_notice`.
+
+    `woocommerce_secret` is called per request, so a rotated secret applies at once.
+    The worker stops with the app's lifespan; call `notice_worker.close()` yourself when
+    the server runs without one.
+    """
+    worker = NoticeWorker(on_notice)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(worker.close, 10.0)
+
+    app = FastAPI(
+        title="possync webhooks", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.notice_worker = worker
+    dedupe = _Dedupe(deliveries)
+    sources: Sequence[WebhookSource] = [WooCommerceSource(woocommerce_secret)]
+    for source in sources:
+        _add_route(app, source, dedupe, worker, max_body_bytes)
+    return app
+
+
+def _add_route(
+    app: FastAPI,
+    source: WebhookSource,
+    dedupe: _Dedupe,
+    worker: NoticeWorker,
+    max_body_bytes: int,
+) -> None:
+    @app.post(f"/webhooks/{source.name}")
+    async def receive(request: Request) -> JSONResponse:
+        body = await _read_body(request, max_body_bytes)
+        if body is None:
+            return _error(413, f"body larger than {max_body_bytes} bytes")
+        headers = request.headers
+        if source.is_ping(headers, body):
+            logger.info("%s webhook ping answered", source.name)
+            return JSONResponse({"ok": True, "ping": True})
+        refused = source.check_signature(headers, body)
+        if refused is not None:
+            logger.warning("%s webhook refused: %s", source.name, refused)
+            return _error(401, refused)
+        try:
+            reading = source.read(headers, body)
+        except BadPayload as exc:
+            logger.warning("%s webhook with a bad body refused: %s", source.name, exc)
+            return _error(400, str(exc))
+        if reading.notice is None:
+            logger.info("%s webhook topic %r ignored", source.name, reading.topic)
+            return JSONResponse({"ok": True, "ignored": reading.topic})
+        notice = reading.notice
+        if not await run_in_threadpool(dedupe.first_sight, source.name, reading.delivery_keys):
+            logger.info(
+                "%s webhook %s for order %s already seen (delivery %s)",
+                source.name, notice.topic, notice.order_id, notice.delivery_id,
+            )  # fmt: skip
+            return JSONResponse({"ok": True, "duplicate": True})
+        worker.submit(notice)
+        logger.info(
+            "%s webhook %s for order %s accepted", source.name, notice.topic, notice.order_id
+        )
+        return JSONResponse({"ok": True})
+
+
+class _Dedupe:
+    """Checks every delivery key of a delivery, recording each on first sight.
+
+    A delivery counts only when all its keys are new. The lock makes the check of the
+    keys one step: two copies of one delivery racing through two threads could
+    otherwise each find one key already taken, and neither would be acted on.
+    """
+
+    def __init__(self, deliveries: DeliveryLog) -> None:
+        self._deliveries = deliveries
+        self._lock = threading.Lock()
+
+    def first_sight(self, source: str, keys: Sequence[str]) -> bool:
+        try:
+            with self._lock:
+                fresh = [self._deliveries.first_delivery(source, key) for key in keys]
+        except Exception:
+            # Acting twice is harmless (the sync is idempotent and reads by cursor);
+            # losing a notice is not, so an unreadable log lets the delivery through.
+            logger.exception("%s delivery log failed; acting on the delivery anyway", source)
+            return True
+        return all(fresh)
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The raw body (the signature covers these exact bytes); None when over `limit`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
