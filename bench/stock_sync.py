@@ -80,8 +80,9 @@ def orchestrate(args: argparse.Namespace) -> None:
     server = None
     try:
         assert emulators.stdout is not None
-        emulators.stdout.readline()
-        emulators.stdout.readline()
+        for _ in range(2):  # "square URL", "woocommerce URL" once both are seeded and up
+            if not emulators.stdout.readline():
+                raise SystemExit("the emulators exited during start-up")
         square, woo = f"http://127.0.0.1:{sq_port}", f"http://127.0.0.1:{woo_port}"
         print(f"  emulators up in {time.perf_counter() - t0:.1f} s", flush=True)
         server = start_server(work, int(env["PREFECT_API_URL"].split(":")[-1].split("/")[0]))
@@ -126,7 +127,9 @@ def orchestrate(args: argparse.Namespace) -> None:
 
 def child(phase: str, since: str | None = None) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--phase", phase] + (["--since", since] if since else [])
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=os.environ)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ)
+    if out.returncode != 0:
+        raise SystemExit(f"phase {phase} failed ({out.returncode}):\n{out.stderr[-4000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -171,10 +174,20 @@ def check_equal(square: str, woo: str, variation_ids: list[str]) -> bool:
     with httpx.Client(base_url=square, headers=_sq_headers(), timeout=60) as sq:
         counts: dict[str, int] = {}
         for start in range(0, len(variation_ids), 1000):
-            body = sq.post("/v2/inventory/counts/batch-retrieve", json={
+            body: dict[str, Any] = {
                 "catalog_object_ids": variation_ids[start : start + 1000],
-                "location_ids": [LOCATION], "states": ["IN_STOCK"]}).json()  # fmt: skip
-            counts |= {c["catalog_object_id"]: int(float(c["quantity"])) for c in body["counts"]}
+                "location_ids": [LOCATION],
+                "states": ["IN_STOCK"],
+                "limit": 1000,
+            }
+            while True:
+                page = sq.post("/v2/inventory/counts/batch-retrieve", json=body).json()
+                counts |= {
+                    c["catalog_object_id"]: int(float(c["quantity"])) for c in page["counts"]
+                }
+                if not page.get("cursor"):
+                    break
+                body["cursor"] = page["cursor"]
         skus: dict[str, str] = {}
         for start in range(0, len(variation_ids), 1000):
             body = sq.post(

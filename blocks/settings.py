@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from prefect.blocks.core import Block
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from possync.config import SyncConfig
 
@@ -33,10 +33,25 @@ class SyncSettings(Block):
         default=2.0, ge=0, description="Re-read this much before the stock cursor (clock skew)"
     )
 
+    order_accepted_statuses: list[str] = Field(
+        default=["processing", "completed"],
+        description="Webshop order statuses that transfer the order to the POS (paid)",
+    )
+    order_mode: Literal["sale", "adjustment"] = Field(
+        default="sale",
+        description="sale: a POS order with an external payment (counts in turnover); "
+        "adjustment: a plain stock transaction",
+    )
+    woocommerce_webhook_secret: SecretStr | None = Field(
+        default=None, description="Secret of the WooCommerce webhooks (order.created/updated)"
+    )
+
     def config(self) -> SyncConfig:
         return SyncConfig(
             setup=self.setup,
             pos=self.pos,
             webshop=self.webshop,
             stock_overlap_seconds=self.stock_overlap_seconds,
+            order_accepted_statuses=tuple(self.order_accepted_statuses),
+            order_mode=self.order_mode,
         )

@@ -10,7 +10,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from blocks import SETTINGS_BLOCK
 from possync import reports, stocksync
 from tasks import stock as t
-from tasks.common import connect
+from tasks.common import connect, unvisited
 
 
 # Prefect 3.8 types ThreadPoolTaskRunner() as TaskRunner[Never]; it is the documented use.
@@ -22,17 +22,24 @@ def sync_stock(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict
     try:
         overlap = c.settings.stock_overlap_seconds
         candidates = t.read_candidates(c.pos, c.shop, c.store, full, overlap)
-        matched = t.match_and_link(c.pos, c.shop, c.store, candidates)
-        plan = stocksync.plan(c.pos, matched)
+        matched = t.match_and_link(c.pos, c.shop, c.store, unvisited(candidates))
+        plan = stocksync.plan(c.pos, matched, c.store.reserved_quantities(c.shop.system))
         batches = c.shop.write_batches(plan.updates)
         run_id = str(flow_run.id) if flow_run.id else None
-        futures = [t.push_batch.submit(c.shop, c.store, b, run_id) for b in batches]
+        futures = [t.push_batch.submit(c.shop, c.store, unvisited(b), run_id) for b in batches]
         pushed = stocksync.collect(
             c.pos.system, batches, [f.result(raise_on_failure=False) for f in futures]
         )
         problems = matched.result.problems + plan.problems + pushed.problems
-        synced = [u.pos_id for u in plan.unchanged] + [u.pos_id for u in pushed.written]
-        t.finish(c.pos, c.shop, c.store, candidates, problems, synced, not pushed.failed)
+        synced = [u.pos_id for u in plan.unchanged + pushed.written]
+        end = stocksync.RunEnd(
+            candidates=candidates,
+            problems=problems,
+            synced_pos_ids=synced,
+            advance_cursor=not pushed.failed,
+            pos_quantities=stocksync.seen_quantities(matched, synced),
+        )
+        t.finish(c.pos, c.shop, c.store, unvisited(end))
         summary = reports.StockSummary(
             read=len(candidates.counts),
             changed=len(pushed.written),

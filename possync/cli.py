@@ -142,7 +142,7 @@ def _start_emulators(settings: RunSettings) -> tuple[RunningServer, RunningServe
     )
     square_state = SquareState(location_id=DEMO_LOCATION)
     square_state.seed(catalogue)
-    woo_state = WooState()
+    woo_state = WooState(currency="DKK")
     woo_state.seed(catalogue)
     square = serve_in_thread(
         create_square_app(square_state, access_token=DEMO_SQUARE_TOKEN),
@@ -163,3 +163,7 @@ def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for noisy in ("httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    app()

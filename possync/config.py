@@ -33,6 +33,9 @@ class WooCommerceConfig(_Config):
     timeout_seconds: float = 30.0
 
 
+OrderMode = Literal["sale", "adjustment"]
+
+
 class SyncConfig(_Config):
     """What the shop chose; shared by every flow."""
 
@@ -42,3 +45,7 @@ class SyncConfig(_Config):
     stock_overlap_seconds: float = Field(
         2.0, ge=0, description="re-read this much before the cursor, for clock skew"
     )
+    order_accepted_statuses: tuple[str, ...] = Field(
+        ("processing", "completed"), description="webshop statuses that make an order a sale"
+    )
+    order_mode: OrderMode = Field("sale", description="sale (order + payment) or adjustment")

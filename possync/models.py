@@ -8,6 +8,7 @@ whole page failing to parse.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -95,3 +96,53 @@ def utc_iso(moment: datetime) -> str:
     from datetime import UTC
 
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class OrderItem(_Model):
+    """One line of a webshop order or refund, as read (quantities positive)."""
+
+    line_id: str
+    ref: WebshopRef | None = Field(None, description="the product or variation ordered")
+    sku: str | None = None
+    quantity: int
+    unit_price: Decimal = Decimal(0)
+    name: str = ""
+
+
+class WebOrder(_Model):
+    """A webshop order as read; `status` is the webshop's own word (e.g. 'processing')."""
+
+    order_id: str
+    status: str
+    modified_at: AwareDatetime
+    currency: str
+    total: Decimal
+    items: list[OrderItem] = Field(default_factory=list)
+    refund_ids: list[str] = Field(default_factory=list)
+
+
+class WebRefund(_Model):
+    """A webshop refund: money back, and the items it returns (none for money only)."""
+
+    refund_id: str
+    order_id: str
+    amount: Decimal
+    reason: str = ""
+    items: list[OrderItem] = Field(default_factory=list)
+
+
+class SaleLine(_Model):
+    """A line to book in the POS: its variant, quantity and unit price."""
+
+    pos_id: str
+    quantity: int = Field(gt=0)
+    unit_price: Decimal = Decimal(0)
+    name: str = ""
+
+
+class PosDocument(_Model):
+    """What a POS write became: a sale (order + payment) or a stock adjustment."""
+
+    document_id: str
+    payment_id: str | None = None
+    total: Decimal | None = None

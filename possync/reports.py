@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 from possync.models import Problem, StockUpdate
 
-MAX_ROWS = 500  # an artifact stays readable; totals are always exact
+MAX_ROWS = 500
+
+
+class OrderOutcomeLike(Protocol):
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def result(self) -> str: ...
+    @property
+    def document(self) -> str | None: ...
+    @property
+    def detail(self) -> str: ...  # an artifact stays readable; totals are always exact
 
 
 @dataclass(frozen=True)
@@ -66,3 +78,24 @@ def stock_markdown(summary: StockSummary) -> str:
         f"Retried from quarantine: {summary.retried_from_quarantine}. "
         f"The table lists every quarantined record and up to {MAX_ROWS} changes."
     )
+
+
+def order_rows(
+    outcomes: Sequence[OrderOutcomeLike], problems: Sequence[Problem]
+) -> list[dict[str, str | int | None]]:
+    """One row per order handled and per problem (capped at MAX_ROWS)."""
+    rows: list[dict[str, str | int | None]] = [
+        {"order": p.record_id, "status": "quarantined", "document": None, "detail": p.reason}
+        for p in problems
+    ]
+    rows += [
+        {"order": o.order_id, "status": o.result, "document": o.document, "detail": o.detail}
+        for o in outcomes
+        if o.result != "quarantined"
+    ]
+    return rows[:MAX_ROWS]
+
+
+def orders_markdown(title: str, counts: dict[str, int]) -> str:
+    cells = " | ".join(str(v) for v in counts.values())
+    return f"### {title}\n\n| {' | '.join(counts)} |\n|{'---:|' * len(counts)}\n| {cells} |\n"

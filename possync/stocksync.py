@@ -64,9 +64,11 @@ def read_candidates(
 ) -> Candidates:
     cursor = store.get_cursor(cursor_name(pos, shop))
     full = full or cursor is None
-    since = None if full or cursor is None else datetime.fromisoformat(cursor) - overlap
-    counts = [c for page in pos.stock_changes(since) for c in page]
+    since = None if full or cursor is None else datetime.fromisoformat(cursor)
+    counts = [c for page in pos.stock_changes(since - overlap if since else None) for c in page]
     watermark = max((c.updated_at for c in counts), default=None)
+    if since is not None:
+        counts = _drop_already_synced(pos, store, counts, since)
     seen = {c.pos_id for c in counts}
     retry_ids = [
         q.record_id for q in store.open_quarantine(FLOW, pos.system) if q.record_id not in seen
@@ -80,15 +82,43 @@ def read_candidates(
     )
 
 
+def _drop_already_synced(
+    pos: Pos, store: Store, counts: list[StockCount], since: datetime
+) -> list[StockCount]:
+    """Counts re-read in the overlap before the cursor are dropped where the ledger shows
+    that very quantity was already synced (a bulk import shares one timestamp: without
+    this, the whole import would be re-read by the next run)."""
+    boundary = [c for c in counts if c.updated_at <= since]
+    if not boundary:
+        return counts
+    keys = store.links_by_variant(pos.system, [c.pos_id for c in boundary])
+    last = store.last_pushed(pos.system, [link.product_key for link in keys.values()])
+    synced = {
+        c.pos_id
+        for c in boundary
+        if c.pos_id in keys
+        and planner.parse_quantity(c.quantity_raw)[0] == last.get(keys[c.pos_id].product_key)
+    }
+    return [c for c in counts if c.pos_id not in synced]
+
+
+def seen_quantities(matched: Matched, synced_pos_ids: Sequence[str]) -> dict[str, int]:
+    """POS quantities (by product key) of the records that synced: the ledger's source side."""
+    synced = set(synced_pos_ids)
+    seen: dict[str, int] = {}
+    for m in matched.result.matches:
+        quantity = planner.parse_quantity(m.count.quantity_raw)[0]
+        if m.count.pos_id in synced and quantity is not None:
+            seen[matched.product_keys[m.count.pos_id]] = quantity
+    return seen
+
+
 def match_and_link(pos: Pos, shop: Webshop, store: Store, candidates: Candidates) -> Matched:
     counts = candidates.counts
     if not counts:
         return Matched(result=planner.MatchResult())
     variants = pos.variants([c.pos_id for c in counts])
-    if candidates.full:
-        listings = [x for page in shop.all_listings() for x in page]
-    else:
-        listings = _listings_for(shop, store, variants.values())
+    listings = _listings_for(shop, store, variants.values(), scan=candidates.full)
     result = planner.match(pos.system, counts, variants, listings)
 
     pos_links = store.links_by_variant(pos.system, [m.count.pos_id for m in result.matches])
@@ -112,13 +142,17 @@ def match_and_link(pos: Pos, shop: Webshop, store: Store, candidates: Candidates
 
 
 def _listings_for(
-    shop: Webshop, store: Store, variants: Iterable[CatalogVariant]
+    shop: Webshop, store: Store, variants: Iterable[CatalogVariant], *, scan: bool
 ) -> list[WebshopListing]:
-    """Listings by SKU; for variants the SKU does not find, by barcodes the id map knows."""
+    """Listings by SKU (100 a call, variations included); for variants the SKU does not
+    find, by barcode: through the id map, or on a full run by reading the whole catalogue."""
     wanted = list(variants)
     listings = shop.listings_by_sku(sorted({v.sku for v in wanted if v.sku}))
     found_skus = {x.sku for x in listings}
     fallback = sorted({v.barcode for v in wanted if v.barcode and v.sku not in found_skus})
+    if fallback and scan:
+        barcodes = set(fallback)
+        return listings + [x for page in shop.all_listings() for x in page if x.barcode in barcodes]
     if fallback:
         known = store.links_by_barcode(shop.system, fallback)
         refs = [
@@ -147,17 +181,22 @@ def push_batch(
     return outcomes
 
 
-def finish(
-    pos: Pos,
-    shop: Webshop,
-    store: Store,
-    candidates: Candidates,
-    problems: Sequence[Problem],
-    synced_pos_ids: Sequence[str],
-    advance_cursor: bool = True,
-) -> None:
-    """Record the run's outcome; the cursor moves only if every batch was committed."""
-    if problems:
+@dataclass
+class RunEnd:
+    """What a run leaves behind: its problems, what synced, and whether the cursor moves."""
+
+    candidates: Candidates
+    problems: list[Problem]
+    synced_pos_ids: list[str]
+    advance_cursor: bool
+    pos_quantities: dict[str, int] = field(default_factory=dict)
+
+
+def finish(pos: Pos, shop: Webshop, store: Store, end: RunEnd) -> None:
+    """Quarantine problems, release records that synced, and record the POS quantities
+    synced (product key → count, in the ledger under the POS's name, so a re-read of the
+    same count is recognised as done). The cursor moves only if every batch was committed."""
+    if end.problems:
         store.quarantine(
             QuarantineEntry(
                 flow=FLOW,
@@ -167,12 +206,14 @@ def finish(
                 reason=p.reason,
                 payload={"sku": p.sku, **p.payload},
             )
-            for p in problems
+            for p in end.problems
         )
-    if synced_pos_ids:
-        store.resolve_quarantine(FLOW, pos.system, synced_pos_ids)
-    if advance_cursor and candidates.watermark is not None:
-        store.set_cursor(cursor_name(pos, shop), candidates.watermark.isoformat())
+    if end.synced_pos_ids:
+        store.resolve_quarantine(FLOW, pos.system, end.synced_pos_ids)
+    if end.pos_quantities:
+        store.record_pushes(pos.system, end.pos_quantities)
+    if end.advance_cursor and end.candidates.watermark is not None:
+        store.set_cursor(cursor_name(pos, shop), end.candidates.watermark.isoformat())
 
 
 @dataclass

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from prefect import Task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import quote
 
 from blocks import (
     POS_CREDENTIALS,
@@ -24,6 +25,15 @@ from possync.connectors.base import Pos, Webshop
 from possync.connectors.errors import is_retriable
 from possync.connectors.registry import build_pos, build_webshop
 from possync.store import Store
+
+T = TypeVar("T")
+
+
+def unvisited(value: T) -> T:
+    """Hand a large value to a task without Prefect walking every element of it to track
+    dependencies (a 100,000-count batch took minutes that way); `quote` is unwrapped
+    before the task runs."""
+    return cast(T, quote(value))
 
 
 def retry_if_retriable(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from possync import stocksync
 from possync.connectors.base import Pos, Webshop
-from possync.models import Problem, StockUpdate, WriteOutcome
+from possync.models import StockUpdate, WriteOutcome
 from possync.store import Store
 from tasks.common import RETRYING
 
@@ -39,13 +39,5 @@ def push_batch(
 
 
 @task(name="finish-stock-sync", cache_policy=NO_CACHE)
-def finish(
-    pos: Pos,
-    shop: Webshop,
-    store: Store,
-    candidates: stocksync.Candidates,
-    problems: Sequence[Problem],
-    synced_pos_ids: Sequence[str],
-    advance_cursor: bool,
-) -> None:
-    stocksync.finish(pos, shop, store, candidates, problems, synced_pos_ids, advance_cursor)
+def finish(pos: Pos, shop: Webshop, store: Store, end: stocksync.RunEnd) -> None:
+    stocksync.finish(pos, shop, store, end)

@@ -59,6 +59,78 @@ class EmulatedShop:
             json={"idempotency_key": str(uuid.uuid4()), "changes": [change]},
         ).raise_for_status()
 
+    # -- the webshop's customers and admin ----------------------------------------------
+
+    def _woo(self) -> httpx.Client:
+        return httpx.Client(base_url=f"{self.woo_server.url}/wp-json/wc/v3", auth=(CK, CS))
+
+    def web_order(self, lines: dict[str, int], status: str = "processing") -> str:
+        """A customer orders these SKUs; `processing` means paid."""
+        items = []
+        for sku, quantity in lines.items():
+            item_id = self.woo.id_for_sku(sku)
+            product = self.woo.product_json(item_id)
+            if product.get("type") == "variation" or product.get("parent_id"):
+                item = {"product_id": product["parent_id"], "variation_id": item_id}
+            else:
+                item = {"product_id": item_id}
+            items.append({**item, "quantity": quantity})
+        body = {"status": status, "line_items": items, "payment_method": "stripe"}
+        with self._woo() as http:
+            response = http.post("/orders", json=body)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    def set_order_status(self, order_id: str, status: str) -> None:
+        with self._woo() as http:
+            http.put(f"/orders/{order_id}", json={"status": status}).raise_for_status()
+
+    def refund(
+        self, order_id: str, lines: dict[str, int], amount: str, restock: bool = True
+    ) -> str:
+        """The shop admin refunds `lines` (SKU → quantity) and `amount` of an order."""
+        with self._woo() as http:
+            order = http.get(f"/orders/{order_id}").raise_for_status().json()
+            by_sku = {item["sku"]: item for item in order["line_items"]}
+            items = [
+                {
+                    "id": by_sku[sku]["id"],
+                    "quantity": quantity,
+                    "refund_total": str(Decimal(by_sku[sku]["price"]) * quantity),
+                }
+                for sku, quantity in lines.items()
+            ]
+            body = {
+                "amount": amount,
+                "line_items": items,
+                "api_refund": False,
+                "api_restock": restock,
+            }
+            response = http.post(f"/orders/{order_id}/refunds", json=body)
+        response.raise_for_status()
+        return str(response.json()["id"])
+
+    def pos_orders(self) -> list[dict[str, object]]:
+        """Every order in the POS (SearchOrders), oldest first."""
+        found: list[dict[str, object]] = []
+        cursor = None
+        with httpx.Client(
+            base_url=self.square_server.url, headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as http:
+            while True:
+                body: dict[str, object] = {"location_ids": [LOCATION], "limit": 500}
+                if cursor:
+                    body["cursor"] = cursor
+                page = http.post("/v2/orders/search", json=body).raise_for_status().json()
+                found += page.get("orders") or []
+                cursor = page.get("cursor")
+                if not cursor:
+                    return found
+
+    def pos_payments(self) -> int:
+        """Payments the register has taken (each completes one sale)."""
+        return len(self.square.sales.payments)
+
     def pos_count(self, sku: str) -> Decimal:
         return self.square.count(self.square.variation_id_for_sku(sku))
 
@@ -83,7 +155,7 @@ def start_shop(
 ) -> EmulatedShop:
     square = SquareState(location_id=LOCATION)
     square.seed(catalogue + (pos_only or []))
-    woo = WooState()
+    woo = WooState(currency="DKK")
     woo.seed(catalogue)
     square_app = create_square_app(square, access_token=TOKEN)
     woo_app = create_woocommerce_app(woo, consumer_key=CK, consumer_secret=CS)
@@ -104,7 +176,7 @@ def save_blocks(shop: EmulatedShop) -> None:
     WooCommerceCredentials(
         url=shop.woo_server.url, consumer_key=SecretStr(CK), consumer_secret=SecretStr(CS)
     ).save("possync-woocommerce", overwrite=True)
-    SyncSettings(stock_overlap_seconds=0).save("possync-settings", overwrite=True)
+    SyncSettings().save("possync-settings", overwrite=True)
 
 
 def running_shop(

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from possync.models import (
     CatalogVariant,
+    PosDocument,
+    SaleLine,
     StockCount,
     StockUpdate,
+    WebOrder,
+    WebRefund,
     WebshopListing,
     WebshopRef,
     WriteOutcome,
@@ -38,6 +43,31 @@ class Pos(Protocol):
         """Catalogue data (SKU, barcode, parent) of these variants; unknown ids are left out."""
         ...
 
+    def record_sale(
+        self, lines: Sequence[SaleLine], *, key: str, reference: str, currency: str, source: str
+    ) -> PosDocument:
+        """Book a paid sale that draws stock; repeating it with the same key books nothing new."""
+        ...
+
+    def adjust_stock(
+        self,
+        lines: Sequence[SaleLine],
+        *,
+        key: str,
+        reference: str,
+        from_state: str,
+        to_state: str,
+    ) -> PosDocument:
+        """Move stock between states (IN_STOCK→SOLD for a sale, SOLD→IN_STOCK for a return);
+        idempotent by key."""
+        ...
+
+    def refund_payment(
+        self, payment_id: str, amount: Decimal, currency: str, *, key: str, reason: str
+    ) -> str:
+        """Money back on a sale's payment; idempotent by key. Returns the POS refund id."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -49,6 +79,18 @@ class Webshop(Protocol):
 
     def listings_by_sku(self, skus: Sequence[str]) -> list[WebshopListing]:
         """Products and variations carrying any of these SKUs, with their current stock."""
+        ...
+
+    def orders_changed(self, since: datetime | None) -> Iterator[list[WebOrder]]:
+        """Pages of orders modified after `since` (all when None), oldest change first."""
+        ...
+
+    def orders(self, order_ids: Sequence[str]) -> list[WebOrder]:
+        """The current state of these orders."""
+        ...
+
+    def refunds(self, order_id: str) -> list[WebRefund]:
+        """The order's refunds, with the items each returns."""
         ...
 
     def listings(self, refs: Sequence[WebshopRef]) -> list[WebshopListing]:

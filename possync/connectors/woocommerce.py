@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -18,7 +20,15 @@ from pydantic import BaseModel, ConfigDict
 
 from possync.config import WooCommerceConfig
 from possync.connectors.http import ApiClient, RetryPolicy
-from possync.models import StockUpdate, WebshopListing, WebshopRef, WriteOutcome
+from possync.models import (
+    OrderItem,
+    StockUpdate,
+    WebOrder,
+    WebRefund,
+    WebshopListing,
+    WebshopRef,
+    WriteOutcome,
+)
 
 __all__ = ["BATCH_LIMIT", "WooCommerceShop", "woocommerce_error"]
 
@@ -140,6 +150,41 @@ class WooCommerceShop:
                 return
             page += 1
 
+    def orders_changed(self, since: datetime | None) -> Iterator[list[WebOrder]]:
+        params = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
+        if since is not None:
+            params["modified_after"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        for page in self._raw_pages("/orders", params):
+            yield [_order(x) for x in page]
+
+    def orders(self, order_ids: Sequence[str]) -> list[WebOrder]:
+        found: list[WebOrder] = []
+        ids = sorted({int(i) for i in order_ids})
+        for start in range(0, len(ids), BATCH_LIMIT):
+            include = ",".join(str(i) for i in ids[start : start + BATCH_LIMIT])
+            for page in self._raw_pages("/orders", {"include": include}):
+                found.extend(_order(x) for x in page)
+        return found
+
+    def refunds(self, order_id: str) -> list[WebRefund]:
+        found: list[WebRefund] = []
+        for page in self._raw_pages(f"/orders/{int(order_id)}/refunds", {}):
+            found.extend(_refund(order_id, x) for x in page)
+        return found
+
+    def _raw_pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[dict[str, Any]]]:
+        page = 1
+        while True:
+            response = self._api.get(
+                path, params={**params, "per_page": str(BATCH_LIMIT), "page": str(page)}
+            )
+            items: list[dict[str, Any]] = response.json()
+            yield items
+            total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
+            if page >= total_pages or not items:
+                return
+            page += 1
+
     # -- writes ------------------------------------------------------------------------
 
     def write_batches(self, updates: Iterable[StockUpdate]) -> list[list[StockUpdate]]:
@@ -177,6 +222,55 @@ class WooCommerceShop:
         # Absolute quantities: repeating the call after a timeout does no harm.
         response = self._api.post(path, json=body, safe_to_repeat=True)
         return _outcomes(by_id, response.json().get("update") or [])
+
+
+def _order(body: Mapping[str, Any]) -> WebOrder:
+    return WebOrder(
+        order_id=str(body["id"]),
+        status=str(body["status"]),
+        modified_at=_gmt(body.get("date_modified_gmt") or body.get("date_created_gmt")),
+        currency=str(body.get("currency") or ""),
+        total=Decimal(str(body.get("total") or "0")),
+        items=[_item(line) for line in body.get("line_items") or []],
+        refund_ids=[str(r["id"]) for r in body.get("refunds") or []],
+    )
+
+
+def _refund(order_id: str, body: Mapping[str, Any]) -> WebRefund:
+    return WebRefund(
+        refund_id=str(body["id"]),
+        order_id=order_id,
+        amount=Decimal(str(body.get("amount") or "0")),
+        reason=str(body.get("reason") or ""),
+        items=[_item(line) for line in body.get("line_items") or [] if line.get("quantity")],
+    )
+
+
+def _item(line: Mapping[str, Any]) -> OrderItem:
+    """A line item; refunds carry negative quantities and totals, made positive here."""
+    product_id = int(line.get("product_id") or 0)
+    variation_id = int(line.get("variation_id") or 0)
+    ref = None
+    if product_id:
+        ref = WebshopRef(
+            product_id=str(product_id), variation_id=str(variation_id) if variation_id else None
+        )
+    quantity = abs(int(line.get("quantity") or 0))
+    total = abs(Decimal(str(line.get("total") or "0")))
+    return OrderItem(
+        line_id=str(line.get("id") or ""),
+        ref=ref,
+        sku=(line.get("sku") or None),
+        quantity=quantity,
+        unit_price=(total / quantity).quantize(Decimal("0.01")) if quantity else Decimal(0),
+        name=str(line.get("name") or ""),
+    )
+
+
+def _gmt(value: object) -> datetime:
+    """WooCommerce's *_gmt fields carry no offset; they are UTC."""
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _listing(item: _Item, parent_id: int | None = None) -> WebshopListing | None:

@@ -117,3 +117,69 @@ class StoreSimulator:
             "/v2/inventory/changes/batch-create",
             json={"idempotency_key": str(uuid.uuid4()), "changes": [change]},
         ).raise_for_status()
+
+
+class WebShopper:
+    """Customers of the emulated webshop: a paid order every few seconds, through the
+    WooCommerce REST API, so the demo shows web orders reaching the register."""
+
+    def __init__(
+        self,
+        woo_url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        every_seconds: float = 20.0,
+        seed: int | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=f"{woo_url}/wp-json/wc/v3", auth=(consumer_key, consumer_secret), timeout=10
+        )
+        self._every = every_seconds
+        self._rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.orders = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="web-shopper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(10)
+        self._http.close()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                self.order()
+            except httpx.HTTPError as exc:
+                log.warning("web shopper: order failed: %s", exc)
+
+    def order(self) -> str | None:
+        """Buy one in-stock simple product or variation; returns the order id."""
+        page = self._rng.randint(1, 3)
+        products = (
+            self._http.get(
+                "/products", params={"per_page": "50", "page": str(page), "stock_status": "instock"}
+            )
+            .raise_for_status()
+            .json()
+        )
+        candidates = [
+            p for p in products if p.get("type") == "simple" and (p.get("stock_quantity") or 0) > 0
+        ]
+        if not candidates:
+            return None
+        product = self._rng.choice(candidates)
+        body = {
+            "status": "processing",
+            "payment_method": "stripe",
+            "line_items": [{"product_id": product["id"], "quantity": 1}],
+        }
+        order = self._http.post("/orders", json=body).raise_for_status().json()
+        self.orders += 1
+        log.info("web order #%s: %s x1 (paid)", order["id"], product.get("sku"))
+        return str(order["id"])
