@@ -19,7 +19,6 @@ import random
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -28,10 +27,10 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-TOKEN, LOCATION, CK, CS = "sq-demo-token", "L-DEMO", "ck_demo", "cs_demo"
+from harness import CK, CS, LOCATION, TOKEN, running_shop
+
 TARGETS = {"wall_s": 10.0, "rss_mb": 300.0, "fewer_calls": 50.0, "faster": 20.0}
 
 
@@ -54,42 +53,8 @@ def main() -> None:
 
 
 def orchestrate(args: argparse.Namespace) -> None:
-    from possync.emulators.server import free_port
-    from possync.localprefect import prefect_env, start_server
-
-    work = Path(tempfile.mkdtemp(prefix="possync-bench-"))
-    sq_port, woo_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        **prefect_env(work, free_port()),
-        "POSSYNC_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
-        "POSSYNC_HOME": str(work),
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    print(f"seeding {args.skus:,} SKUs in the emulators …", flush=True)
-    t0 = time.perf_counter()
-    emulators = subprocess.Popen(
-        [
-            sys.executable, "-m", "possync.cli", "emulators", "serve",
-            "--skus", str(args.skus), "--square-port", str(sq_port),
-            "--woocommerce-port", str(woo_port), "--variable-share", str(args.variable_share),
-        ],
-        env=env, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    server = None
-    try:
-        assert emulators.stdout is not None
-        for _ in range(2):  # "square URL", "woocommerce URL" once both are seeded and up
-            if not emulators.stdout.readline():
-                raise SystemExit("the emulators exited during start-up")
-        square, woo = f"http://127.0.0.1:{sq_port}", f"http://127.0.0.1:{woo_port}"
-        print(f"  emulators up in {time.perf_counter() - t0:.1f} s", flush=True)
-        server = start_server(work, int(env["PREFECT_API_URL"].split(":")[-1].split("/")[0]))
-        from blocks.register import save_demo_blocks
-
-        save_demo_blocks(square, TOKEN, LOCATION, woo, CK, CS)
-
+    with running_shop(args.skus, args.variable_share) as bench:
+        square, woo = bench.square, bench.woo
         link = child("link")
         print(
             f"  first run (links {args.skus:,} SKUs, full read): {link['wall_s']:.1f} s, "
@@ -118,11 +83,6 @@ def orchestrate(args: argparse.Namespace) -> None:
         naive_ok = check_equal(square, woo, chosen)
         report(args, n_changed, ours, ours_writes, ours_reads, ours_ok,
                naive, naive_writes, naive_reads, naive_ok)  # fmt: skip
-    finally:
-        emulators.terminate()
-        emulators.wait(10)
-        if server is not None:
-            server.stop()
 
 
 def child(phase: str, since: str | None = None) -> dict[str, Any]:
@@ -236,8 +196,26 @@ def run_phase(phase: str, since: str | None) -> dict[str, Any]:
     from flows.stock import sync_stock
 
     start = time.perf_counter()
-    summary = sync_stock(full=phase == "link")
-    return {"wall_s": time.perf_counter() - start, "rss_mb": _peak_rss_mb(), "summary": summary}
+    state = sync_stock(full=phase == "link", return_state=True)
+    wall = time.perf_counter() - start
+    return {
+        "wall_s": wall,
+        "rss_mb": _peak_rss_mb(),
+        "summary": state.result(),
+        "tasks": task_seconds(str(state.state_details.flow_run_id)),
+    }
+
+
+def task_seconds(flow_run_id: str) -> dict[str, float]:
+    """Where a flow run's time went: seconds per task name (summed over its runs)."""
+    api = os.environ["PREFECT_API_URL"]
+    body = {"flow_runs": {"id": {"any_": [flow_run_id]}}}
+    runs = httpx.post(f"{api}/task_runs/filter", json=body, timeout=30).json()
+    spent: dict[str, float] = {}
+    for run in runs:
+        name = run["name"].rsplit("-", 1)[0]
+        spent[name] = round(spent.get(name, 0.0) + float(run.get("total_run_time") or 0), 2)
+    return spent
 
 
 def naive_push(since: datetime) -> int:
@@ -294,6 +272,7 @@ def report(
         f"read calls, peak RSS {ours['rss_mb']:.0f} MB, changed {summary['changed']}, "
         f"unchanged {summary['unchanged']}, quarantined {summary['quarantined']}, "
         f"webshop equals POS: {ours_ok}",
+        f"  possync task seconds (summed over runs): {ours['tasks']}",
         f"  naive    : {naive['wall_s']:.2f} s wall, {naive_writes} write calls, {naive_reads} "
         f"read calls, peak RSS {naive['rss_mb']:.0f} MB, webshop equals POS: {naive_ok}",
         f"  ratios   : {fewer:.1f}x fewer write calls, {faster:.1f}x faster",

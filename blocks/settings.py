@@ -30,7 +30,10 @@ class SyncSettings(Block):
         default="possync-woocommerce", description="Name of the webshop credentials"
     )
     stock_overlap_seconds: float = Field(
-        default=2.0, ge=0, description="Re-read this much before the stock cursor (clock skew)"
+        default=0.0,
+        ge=0,
+        description="Re-read this much before the stock cursor. 0 suits Square (the cursor "
+        "is Square's own calculated_at); counts re-read that already synced are skipped",
     )
 
     order_accepted_statuses: list[str] = Field(

@@ -4,28 +4,55 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import cast
 
 from prefect import serve
 from prefect.deployments import run_deployment
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.orders import transfer_orders
+from flows.refunds import process_refunds
 from flows.stock import sync_stock
 
 STOCK_DEPLOYMENT = "stock-sync/stock-sync"
 
 
-def serve_all(stock_interval_seconds: float, run_now: bool = True) -> None:
+def deployments(stock_interval: float, orders_interval: float) -> list[RunnerDeployment]:
+    """The deployments `make run` serves (prefect.yaml declares the same for a worker)."""
+    made = [
+        sync_stock.to_deployment(
+            name="stock-sync",
+            interval=timedelta(seconds=stock_interval),
+            description="POS stock → webshop. Schedule: POSSYNC_STOCK_INTERVAL seconds.",
+            tags=["possync", "stock"],
+        ),
+        transfer_orders.to_deployment(
+            name="transfer-orders",
+            interval=timedelta(seconds=orders_interval),
+            description="Paid web orders → POS, exactly once. Webhooks start it within "
+            "seconds; this schedule is the safety net for lost webhooks.",
+            tags=["possync", "orders"],
+        ),
+        process_refunds.to_deployment(
+            name="process-refunds",
+            interval=timedelta(seconds=orders_interval),
+            description="Web refunds and cancellations → money and stock back in the POS.",
+            tags=["possync", "orders"],
+        ),
+    ]
+    return cast(list[RunnerDeployment], made)
+
+
+def serve_all(stock_interval: float, orders_interval: float, run_now: bool = True) -> None:
     """Serve every deployment on its schedule until interrupted; start one stock run now."""
-    stock: RunnerDeployment = sync_stock.to_deployment(  # type: ignore[assignment]
-        name="stock-sync",
-        interval=timedelta(seconds=stock_interval_seconds),
-        description="POS stock → webshop. Schedule: POSSYNC_STOCK_INTERVAL seconds.",
-        tags=["possync", "stock"],
-    )
     if run_now:
         threading.Thread(target=_kick_off, name="first-run", daemon=True).start()
-    # pause_on_shutdown=False: a restart of the main job keeps the schedule running.
-    serve(stock, print_starting_message=False, pause_on_shutdown=False)
+    # pause_on_shutdown=False: a restart of the main job keeps the schedules running.
+    serve(
+        *deployments(stock_interval, orders_interval),
+        print_starting_message=False,
+        pause_on_shutdown=False,
+    )
 
 
 def _kick_off() -> None:

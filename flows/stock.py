@@ -26,10 +26,10 @@ def sync_stock(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict
         plan = stocksync.plan(c.pos, matched, c.store.reserved_quantities(c.shop.system))
         batches = c.shop.write_batches(plan.updates)
         run_id = str(flow_run.id) if flow_run.id else None
-        futures = [t.push_batch.submit(c.shop, c.store, unvisited(b), run_id) for b in batches]
-        pushed = stocksync.collect(
-            c.pos.system, batches, [f.result(raise_on_failure=False) for f in futures]
-        )
+        groups = stocksync.task_groups(batches)
+        futures = [t.push_batches.submit(c.shop, c.store, unvisited(g), run_id) for g in groups]
+        results = stocksync.per_batch(groups, [f.result(raise_on_failure=False) for f in futures])
+        pushed = stocksync.collect(c.pos.system, batches, results)
         problems = matched.result.problems + plan.problems + pushed.problems
         synced = [u.pos_id for u in plan.unchanged + pushed.written]
         end = stocksync.RunEnd(

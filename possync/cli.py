@@ -10,16 +10,20 @@ import time
 from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
+from pydantic import SecretStr
 
 if TYPE_CHECKING:
+    from flows.receiver import Receiver
     from possync.emulators.server import RunningServer
     from possync.settings import RunSettings
 
 app = typer.Typer(help="possync: POS ↔ webshop ↔ accounting, as Prefect flows.")
 emulators_app = typer.Typer(help="The vendor emulators.")
 sync_app = typer.Typer(help="Run one flow now (needs the Blocks, e.g. from `possync run`).")
+webhooks_app = typer.Typer(help="The webhook receiver.")
 app.add_typer(emulators_app, name="emulators")
 app.add_typer(sync_app, name="sync")
+app.add_typer(webhooks_app, name="webhooks")
 
 DEMO_SQUARE_TOKEN = "sq-demo-token"  # noqa: S105 - the emulator's demo credential
 DEMO_WOO_KEY = "ck_demo"
@@ -69,18 +73,30 @@ def run() -> None:
         )
         simulator.start()
         running.append(simulator)
+        receiver = _start_webhooks(settings, woo.url)
+        running.append(receiver)
+        from possync.emulators.simulator import WebShopper
+
+        shopper = WebShopper(
+            woo.url, DEMO_WOO_KEY, DEMO_WOO_SECRET, every_seconds=settings.web_order_every
+        )
+        shopper.start()
+        running.append(shopper)
         typer.echo(
             f"\npossync is running.\n"
             f"  Prefect UI:            {server.ui_url}\n"
             f"  Square emulator:       {square.url}\n"
             f"  WooCommerce emulator:  {woo.url}/wp-json/wc/v3\n"
+            f"  Webhook receiver:      {receiver.woocommerce_url}\n"
             f"  stock-sync every {settings.stock_interval:g} s (POSSYNC_STOCK_INTERVAL); "
-            f"a POS sale every {settings.simulator_every:g} s\n"
+            f"orders and refunds on webhooks, and every {settings.orders_interval:g} s\n"
+            f"  a POS sale every {settings.simulator_every:g} s, "
+            f"a web order every {settings.web_order_every:g} s\n"
             f"  Logs: {server.log_path.parent}. Press Ctrl-C to stop.\n"
         )
         from flows.serve import serve_all
 
-        serve_all(settings.stock_interval)
+        serve_all(settings.stock_interval, settings.orders_interval)
     except KeyboardInterrupt:
         typer.echo("possync: stopping …")
     finally:
@@ -131,6 +147,50 @@ def sync_stock_now(
     typer.echo(sync_stock(full=full))
 
 
+@sync_app.command("orders")
+def sync_orders_now() -> None:
+    """Run the transfer-orders flow once in this process."""
+    from flows.orders import transfer_orders
+
+    typer.echo(transfer_orders())
+
+
+@sync_app.command("refunds")
+def sync_refunds_now() -> None:
+    """Run the process-refunds flow once in this process."""
+    from flows.refunds import process_refunds
+
+    typer.echo(process_refunds())
+
+
+@webhooks_app.command("serve")
+def webhooks_serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8703,
+) -> None:
+    """Serve the webhook receiver (POST /webhooks/woocommerce) until Ctrl-C; the secret is
+    the settings Block's `woocommerce_webhook_secret`, read on every delivery."""
+    from blocks import SETTINGS_BLOCK, SyncSettings
+    from flows.receiver import start_receiver
+
+    def secret() -> str:
+        block = SyncSettings.load(SETTINGS_BLOCK)
+        assert isinstance(block, SyncSettings)
+        value = block.woocommerce_webhook_secret
+        return value.get_secret_value() if value else ""
+
+    _configure_logging()
+    receiver = start_receiver(host, port, secret)
+    typer.echo(f"webhook receiver on {receiver.woocommerce_url}")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.stop()
+
+
 def _start_emulators(settings: RunSettings) -> tuple[RunningServer, RunningServer]:
     from possync.emulators.demo import demo_catalogue
     from possync.emulators.server import serve_in_thread
@@ -157,6 +217,38 @@ def _start_emulators(settings: RunSettings) -> tuple[RunningServer, RunningServe
         settings.woocommerce_port,
     )
     return square, woo
+
+
+def _start_webhooks(settings: RunSettings, woo_url: str) -> Receiver:
+    """The receiver, a fresh webhook secret in the settings Block, and the emulated shop's
+    webhooks for order.created and order.updated pointing at the receiver."""
+    import secrets
+
+    import httpx
+
+    from blocks import SETTINGS_BLOCK, SyncSettings
+    from flows.receiver import WOOCOMMERCE_PATH, start_receiver
+
+    secret = secrets.token_urlsafe(24)
+    block = SyncSettings.load(SETTINGS_BLOCK)
+    assert isinstance(block, SyncSettings)
+    block.woocommerce_webhook_secret = SecretStr(secret)
+    block.save(SETTINGS_BLOCK, overwrite=True)
+    receiver = start_receiver(settings.host, settings.webhook_port, lambda: secret)
+    delivery_url = f"http://{settings.host}:{settings.webhook_port}{WOOCOMMERCE_PATH}"
+    with httpx.Client(
+        base_url=f"{woo_url}/wp-json/wc/v3", auth=(DEMO_WOO_KEY, DEMO_WOO_SECRET)
+    ) as http:
+        for topic in ("order.created", "order.updated"):
+            body = {
+                "name": f"possync {topic}",
+                "topic": topic,
+                "delivery_url": delivery_url,
+                "secret": secret,
+                "status": "active",
+            }
+            http.post("/webhooks", json=body).raise_for_status()
+    return receiver
 
 
 def _configure_logging() -> None:

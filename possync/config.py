@@ -43,7 +43,10 @@ class SyncConfig(_Config):
     webshop: Literal["woocommerce"] = "woocommerce"
     pos: Literal["square"] = "square"
     stock_overlap_seconds: float = Field(
-        2.0, ge=0, description="re-read this much before the cursor, for clock skew"
+        0.0,
+        ge=0,
+        description="re-read this much before the stock cursor; 0 is safe for Square, "
+        "whose cursor is its own calculated_at (no second clock involved)",
     )
     order_accepted_statuses: tuple[str, ...] = Field(
         ("processing", "completed"), description="webshop statuses that make an order a sale"

@@ -15,11 +15,16 @@ class RunSettings(BaseSettings):
 
     home: Path = Field(Path(".possync"), description="state, logs and the local Prefect server")
     stock_interval: float = Field(300, gt=0, description="seconds between stock-sync runs")
+    orders_interval: float = Field(
+        120, gt=0, description="seconds between scheduled order and refund runs (safety net)"
+    )
     host: str = "127.0.0.1"
     prefect_port: int = 4200
     square_port: int = 8701
     woocommerce_port: int = 8702
+    webhook_port: int = 8703
     demo_skus: int = Field(500, gt=0, description="size of the emulated shop's catalogue")
     simulator_every: float = Field(3.0, gt=0, description="seconds between POS sales")
+    web_order_every: float = Field(20.0, gt=0, description="seconds between web orders")
     seed: int = 7
     variable_share: float = Field(0.2, ge=0, le=1, description="share of products with sizes")

@@ -171,14 +171,40 @@ def plan(
     return planner.plan(pos.system, matched.result.matches, matched.product_keys, reserved)
 
 
-def push_batch(
-    shop: Webshop, store: Store, batch: Sequence[StockUpdate], run_id: str | None
-) -> list[WriteOutcome]:
-    outcomes = shop.set_stock(batch)
-    written = {o.update.product_key: o.update.quantity for o in outcomes if o.ok}
-    if written:
-        store.record_pushes(shop.system, written, run_id)
-    return outcomes
+CALLS_PER_TASK = 25  # write calls one task makes, in order; a retry repeats them all
+
+
+def task_groups(
+    batches: Sequence[Sequence[StockUpdate]], calls_per_task: int = CALLS_PER_TASK
+) -> list[list[list[StockUpdate]]]:
+    """Write batches grouped for tasks: hundreds of one-parent variation batches should not
+    cost hundreds of task runs."""
+    flat = [list(b) for b in batches]
+    return [flat[i : i + calls_per_task] for i in range(0, len(flat), calls_per_task)]
+
+
+def push_batches(
+    shop: Webshop, store: Store, batches: Sequence[Sequence[StockUpdate]], run_id: str | None
+) -> list[list[WriteOutcome] | FatalError]:
+    """One write call per batch. A batch the webshop refuses as a whole comes back as its
+    FatalError (the others go on); retriable errors propagate so the task retries (absolute
+    quantities: repeating is harmless). The ledger records what was written in one
+    transaction per task, also when an error cuts the task short."""
+    results: list[list[WriteOutcome] | FatalError] = []
+    written: dict[str, int] = {}
+    try:
+        for batch in batches:
+            try:
+                outcomes = shop.set_stock(batch)
+            except FatalError as exc:
+                results.append(exc)
+                continue
+            written.update((o.update.product_key, o.update.quantity) for o in outcomes if o.ok)
+            results.append(outcomes)
+    finally:
+        if written:
+            store.record_pushes(shop.system, written, run_id)
+    return results
 
 
 @dataclass
@@ -231,6 +257,19 @@ class Pushed:
                 f"{len(self.failed)} stock batch(es) failed after retries; the cursor was "
                 f"not advanced, a rerun writes what is still different: {self.failed[0]}"
             ) from self.failed[0]
+
+
+def per_batch(
+    groups: Sequence[Sequence[Sequence[StockUpdate]]], results: Sequence[object]
+) -> list[object]:
+    """Each task's result spread back over its batches: a failed task fails all of its."""
+    spread: list[object] = []
+    for group, result in zip(groups, results, strict=True):
+        if isinstance(result, list) and len(result) == len(group):
+            spread.extend(result)
+        else:
+            spread.extend([result] * len(group))
+    return spread
 
 
 def collect(

@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from possync import stocksync
 from possync.connectors.base import Pos, Webshop
+from possync.connectors.errors import FatalError
 from possync.models import StockUpdate, WriteOutcome
 from possync.store import Store
 from tasks.common import RETRYING
@@ -31,11 +32,11 @@ def match_and_link(
     return stocksync.match_and_link(pos, shop, store, candidates)
 
 
-@task(name="push-stock-batch", **RETRYING)
-def push_batch(
-    shop: Webshop, store: Store, batch: Sequence[StockUpdate], run_id: str | None
-) -> list[WriteOutcome]:
-    return stocksync.push_batch(shop, store, batch, run_id)
+@task(name="push-stock-batches", **RETRYING)
+def push_batches(
+    shop: Webshop, store: Store, batches: Sequence[Sequence[StockUpdate]], run_id: str | None
+) -> list[list[WriteOutcome] | FatalError]:
+    return stocksync.push_batches(shop, store, batches, run_id)
 
 
 @task(name="finish-stock-sync", cache_policy=NO_CACHE)

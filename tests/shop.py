@@ -169,14 +169,14 @@ def start_shop(
     )
 
 
-def save_blocks(shop: EmulatedShop) -> None:
+def save_blocks(shop: EmulatedShop, overlap_seconds: float = 0.0) -> None:
     SquareCredentials(
         base_url=shop.square_server.url, access_token=SecretStr(TOKEN), location_id=LOCATION
     ).save("possync-square", overwrite=True)
     WooCommerceCredentials(
         url=shop.woo_server.url, consumer_key=SecretStr(CK), consumer_secret=SecretStr(CS)
     ).save("possync-woocommerce", overwrite=True)
-    SyncSettings().save("possync-settings", overwrite=True)
+    SyncSettings(stock_overlap_seconds=overlap_seconds).save("possync-settings", overwrite=True)
 
 
 def running_shop(

@@ -33,6 +33,32 @@ def completed_scheduled_stock_runs(api: str) -> list[dict[str, object]]:
     return [run for run in runs if run.get("auto_scheduled")]
 
 
+def web_order_reaches_pos(woo_port: int, square_port: int) -> tuple[str, float]:
+    """Place a paid web order; wait until the POS has the sale (webhook → order flow)."""
+    woo = httpx.Client(
+        base_url=f"http://127.0.0.1:{woo_port}/wp-json/wc/v3", auth=("ck_demo", "cs_demo")
+    )
+    product = next(
+        p
+        for p in woo.get("/products", params={"per_page": "50", "type": "simple"}).json()
+        if (p.get("stock_quantity") or 0) > 0
+    )
+    body = {"status": "processing", "line_items": [{"product_id": product["id"], "quantity": 1}]}
+    start = time.monotonic()
+    order_id = str(woo.post("/orders", json=body).raise_for_status().json()["id"])
+    square = httpx.Client(
+        base_url=f"http://127.0.0.1:{square_port}",
+        headers={"Authorization": "Bearer sq-demo-token"},
+    )
+    while time.monotonic() - start < 60:
+        found = square.post("/v2/orders/search", json={"location_ids": ["L-DEMO"]}).json()
+        refs = {o.get("reference_id") for o in found.get("orders") or []}
+        if f"woocommerce order {order_id}" in refs:
+            return order_id, time.monotonic() - start
+        time.sleep(0.2)
+    return order_id, float("inf")
+
+
 def port_open(port: int) -> bool:
     try:
         httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
@@ -42,13 +68,14 @@ def port_open(port: int) -> bool:
 
 
 def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("PREFECT", "SQUARE", "WOOCOMMERCE")}
+    ports = {name: free_port() for name in ("PREFECT", "SQUARE", "WOOCOMMERCE", "WEBHOOK")}
     env = {
         **os.environ,
         "POSSYNC_HOME": str(tmp_path / "home"),
         "POSSYNC_STOCK_INTERVAL": "10",
         "POSSYNC_DEMO_SKUS": "60",
         "POSSYNC_SIMULATOR_EVERY": "0.5",
+        "POSSYNC_WEB_ORDER_EVERY": "3600",
         **{f"POSSYNC_{name}_PORT": str(port) for name, port in ports.items()},
     }
     for inherited in ("PREFECT_API_URL", "PREFECT_HOME", "POSSYNC_DATABASE_URL"):
@@ -80,6 +107,8 @@ def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Pa
         assert job.poll() is None, f"main job exited early:\n{tail}"
         assert runs, f"no completed scheduled stock-sync run within 240 s:\n{tail}"
         assert port_open(ports["SQUARE"]) and port_open(ports["WOOCOMMERCE"])
+        order_id, seconds = web_order_reaches_pos(ports["WOOCOMMERCE"], ports["SQUARE"])
+        assert seconds < 30, f"web order {order_id} took {seconds:.1f} s to reach the POS"
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group

@@ -1,0 +1,77 @@
+"""What the benchmarks share: the emulators in their own process, a local Prefect server,
+a throw-away state store, and the Blocks pointing at the emulators."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOKEN, LOCATION, CK, CS = "sq-demo-token", "L-DEMO", "ck_demo", "cs_demo"
+
+
+@dataclass(frozen=True)
+class Bench:
+    square: str
+    woo: str
+    work: Path
+
+
+@contextmanager
+def running_shop(skus: int, variable_share: float = 0.2) -> Iterator[Bench]:
+    """Emulators seeded with `skus` SKUs, a Prefect server, Blocks saved; os.environ is set
+    up so that this process and its children use them."""
+    from possync.emulators.server import free_port
+    from possync.localprefect import prefect_env, start_server
+
+    work = Path(tempfile.mkdtemp(prefix="possync-bench-"))
+    sq_port, woo_port, prefect_port = free_port(), free_port(), free_port()
+    os.environ.update(
+        {
+            **prefect_env(work, prefect_port),
+            "POSSYNC_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
+            "POSSYNC_HOME": str(work),
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+        }
+    )
+    print(f"seeding {skus:,} SKUs in the emulators …", flush=True)
+    t0 = time.perf_counter()
+    command = [
+        sys.executable, "-m", "possync.cli", "emulators", "serve", "--skus", str(skus),
+        "--square-port", str(sq_port), "--woocommerce-port", str(woo_port),
+        "--variable-share", str(variable_share),
+    ]  # fmt: skip
+    emulators = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    server = None
+    try:
+        assert emulators.stdout is not None
+        for _ in range(2):  # "square URL", "woocommerce URL" once both are seeded and up
+            if not emulators.stdout.readline():
+                raise SystemExit("the emulators exited during start-up")
+        print(f"  emulators up in {time.perf_counter() - t0:.1f} s", flush=True)
+        server = start_server(work, prefect_port)
+        bench = Bench(f"http://127.0.0.1:{sq_port}", f"http://127.0.0.1:{woo_port}", work)
+        from blocks.register import save_demo_blocks
+
+        save_demo_blocks(bench.square, TOKEN, LOCATION, bench.woo, CK, CS)
+        yield bench
+    finally:
+        emulators.terminate()
+        emulators.wait(10)
+        if server is not None:
+            server.stop()
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (share in 0..1)."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))]
