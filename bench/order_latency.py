@@ -90,7 +90,7 @@ def measure(square: str, woo: str, args: argparse.Namespace) -> None:
             time.sleep(0.05)
 
     def place(index: int) -> None:
-        time.sleep(index / args.rate)
+        time.sleep(max(0.0, t0 + index / args.rate - time.monotonic()))
         body = {
             "status": "processing",
             "line_items": [{"product_id": random.choice(products), "quantity": 1}],
@@ -102,7 +102,7 @@ def measure(square: str, woo: str, args: argparse.Namespace) -> None:
 
     poller = threading.Thread(target=poll_pos, daemon=True)
     poller.start()
-    t0 = time.monotonic()
+    t0 = time.monotonic() + 0.5
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(place, range(args.orders)))
     deadline = time.monotonic() + 120

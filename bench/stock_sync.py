@@ -66,10 +66,10 @@ def orchestrate(args: argparse.Namespace) -> None:
         rng = random.Random(42)
         n_changed = max(1, round(args.skus * args.share))
         chosen = rng.sample(variations, n_changed)
-        set_latency(woo, args.latency_ms)
 
         change_pos(square, chosen, rng)
-        reset_counts(woo)
+        reset_counts(woo)  # also clears faults: the latency is set again after it
+        set_latency(woo, args.latency_ms)
         ours = child("sync")
         ours_writes, ours_reads = woo_calls(woo)
         ours_ok = check_equal(square, woo, chosen)
@@ -77,7 +77,8 @@ def orchestrate(args: argparse.Namespace) -> None:
         since = datetime.now(UTC).isoformat()
         time.sleep(0.01)
         change_pos(square, chosen, rng)
-        reset_counts(woo)
+        reset_counts(woo)  # also clears faults: the latency is set again after it
+        set_latency(woo, args.latency_ms)
         naive = child("naive", since)
         naive_writes, naive_reads = woo_calls(woo)
         naive_ok = check_equal(square, woo, chosen)
@@ -172,7 +173,8 @@ def reset_counts(woo: str) -> None:
 
 
 def set_latency(woo: str, latency_ms: float) -> None:
-    httpx.put(f"{woo}/_emulator/faults", json={"latency_seconds": latency_ms / 1000})
+    body = {"latency_seconds": latency_ms / 1000}
+    httpx.put(f"{woo}/_emulator/faults", json=body).raise_for_status()
 
 
 def woo_calls(woo: str) -> tuple[int, int]:

@@ -30,7 +30,8 @@ from possync.models import (
     WebshopRef,
     WriteOutcome,
 )
-from possync.store import Link, QuarantineEntry, Store
+from possync.quarantine import quarantine_problems
+from possync.store import Link, Store
 from possync.sync import stock as planner
 from possync.sync.linking import LinkRow, assign_keys
 
@@ -222,18 +223,7 @@ def finish(pos: Pos, shop: Webshop, store: Store, end: RunEnd) -> None:
     """Quarantine problems, release records that synced, and record the POS quantities
     synced (product key → count, in the ledger under the POS's name, so a re-read of the
     same count is recognised as done). The cursor moves only if every batch was committed."""
-    if end.problems:
-        store.quarantine(
-            QuarantineEntry(
-                flow=FLOW,
-                system=p.system,
-                record_id=p.record_id,
-                field=p.field,
-                reason=p.reason,
-                payload={"sku": p.sku, **p.payload},
-            )
-            for p in end.problems
-        )
+    quarantine_problems(store, FLOW, end.problems)
     if end.synced_pos_ids:
         store.resolve_quarantine(FLOW, pos.system, end.synced_pos_ids)
     if end.pos_quantities:

@@ -11,7 +11,8 @@ from prefect.cache_policies import NO_CACHE
 from possync import ordersync
 from possync.connectors.base import Pos, Webshop
 from possync.models import Problem, WebOrder
-from possync.store import QuarantineEntry, Store
+from possync.quarantine import quarantine_problems
+from possync.store import Store
 from tasks.common import RETRYING
 
 
@@ -68,18 +69,7 @@ def finish(
 ) -> None:
     """Quarantine what failed (retried next run), release what now went through, and move
     the cursor only when every batch finished."""
-    if problems:
-        store.quarantine(
-            QuarantineEntry(
-                flow=flow,
-                system=p.system,
-                record_id=p.record_id,
-                field=p.field,
-                reason=p.reason,
-                payload={"sku": p.sku, **p.payload},
-            )
-            for p in problems
-        )
+    quarantine_problems(store, flow, problems)
     failed = {p.record_id for p in problems}
     resolved = [i for i in handled_ids if i not in failed]
     if resolved:

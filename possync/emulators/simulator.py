@@ -20,34 +20,21 @@ import httpx
 log = logging.getLogger(__name__)
 
 
-class StoreSimulator:
-    """Sells one or two units of a random variation per tick, restocking what runs out."""
+class _Ticker:
+    """A background thread calling `tick()` every `every_seconds` until stopped; an HTTP
+    failure of one tick is logged and the next tick goes on."""
 
-    def __init__(
-        self,
-        square_url: str,
-        access_token: str,
-        location_id: str,
-        *,
-        every_seconds: float = 3.0,
-        seed: int | None = None,
-    ) -> None:
-        self._http = httpx.Client(
-            base_url=square_url,
-            headers={"Authorization": f"Bearer {access_token}", "Square-Version": "2025-08-20"},
-            timeout=10,
-        )
-        self._location = location_id
+    name = "ticker"
+
+    def __init__(self, http: httpx.Client, every_seconds: float, seed: int | None) -> None:
+        self._http = http
         self._every = every_seconds
         self._rng = random.Random(seed)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._variations: list[tuple[str, str]] = []
-        self.sales = 0
 
     def start(self) -> None:
-        self._variations = self._load_variations()
-        self._thread = threading.Thread(target=self._loop, name="store-simulator", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -61,7 +48,39 @@ class StoreSimulator:
             try:
                 self.tick()
             except httpx.HTTPError as exc:
-                log.warning("store simulator: sale failed: %s", exc)
+                log.warning("%s: %s", self.name, exc)
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+
+class StoreSimulator(_Ticker):
+    """Sells one or two units of a random variation per tick, restocking what runs out."""
+
+    name = "store-simulator"
+
+    def __init__(
+        self,
+        square_url: str,
+        access_token: str,
+        location_id: str,
+        *,
+        every_seconds: float = 3.0,
+        seed: int | None = None,
+    ) -> None:
+        http = httpx.Client(
+            base_url=square_url,
+            headers={"Authorization": f"Bearer {access_token}", "Square-Version": "2025-08-20"},
+            timeout=10,
+        )
+        super().__init__(http, every_seconds, seed)
+        self._location = location_id
+        self._variations: list[tuple[str, str]] = []
+        self.sales = 0
+
+    def start(self) -> None:
+        self._variations = self._load_variations()
+        super().start()
 
     def tick(self) -> None:
         """One sale (or a restock of an empty shelf)."""
@@ -119,9 +138,11 @@ class StoreSimulator:
         ).raise_for_status()
 
 
-class WebShopper:
+class WebShopper(_Ticker):
     """Customers of the emulated webshop: a paid order every few seconds, through the
     WooCommerce REST API, so the demo shows web orders reaching the register."""
+
+    name = "web-shopper"
 
     def __init__(
         self,
@@ -132,31 +153,14 @@ class WebShopper:
         every_seconds: float = 20.0,
         seed: int | None = None,
     ) -> None:
-        self._http = httpx.Client(
+        http = httpx.Client(
             base_url=f"{woo_url}/wp-json/wc/v3", auth=(consumer_key, consumer_secret), timeout=10
         )
-        self._every = every_seconds
-        self._rng = random.Random(seed)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(http, every_seconds, seed)
         self.orders = 0
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="web-shopper", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10)
-        self._http.close()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._every):
-            try:
-                self.order()
-            except httpx.HTTPError as exc:
-                log.warning("web shopper: order failed: %s", exc)
+    def tick(self) -> None:
+        self.order()
 
     def order(self) -> str | None:
         """Buy one in-stock simple product or variation; returns the order id."""

@@ -29,13 +29,6 @@ SKUS = [v.sku for p in CATALOGUE for v in p.variants if v.stock >= 8]
 SIMPLE = next(p.variants[0].sku for p in CATALOGUE if p.simple and p.variants[0].stock >= 8)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    monkeypatch.setenv("POSSYNC_DATABASE_URL", url)
-    return url
-
-
 @pytest.fixture
 def shop(db_url: str) -> Iterator[EmulatedShop]:
     for running in running_shop(CATALOGUE):

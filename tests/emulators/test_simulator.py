@@ -1,0 +1,51 @@
+"""The demo's simulated cashier and web customers act through the vendors' APIs."""
+
+from __future__ import annotations
+
+from possync.emulators.demo import demo_catalogue
+from possync.emulators.server import serve_in_thread
+from possync.emulators.simulator import StoreSimulator, WebShopper
+from possync.emulators.square import SquareState, create_square_app
+from possync.emulators.woocommerce import WooState, create_woocommerce_app
+
+CATALOGUE = demo_catalogue(30, seed=2)
+
+
+def test_store_simulator_sells_or_restocks_at_the_register() -> None:
+    state = SquareState(location_id="L1")
+    state.seed(CATALOGUE)
+    server = serve_in_thread(create_square_app(state, access_token="tok"))
+    try:
+        total = sum(v.stock for p in CATALOGUE for v in p.variants)
+        simulator = StoreSimulator(server.url, "tok", "L1", seed=1)
+        simulator._variations = simulator._load_variations()
+        assert len(simulator._variations) == 30
+        for _ in range(10):
+            simulator.tick()
+        after = sum(
+            state.count(state.variation_id_for_sku(v.sku)) for p in CATALOGUE for v in p.variants
+        )
+        assert simulator.sales > 0
+        assert after != total
+    finally:
+        simulator.stop()
+        server.stop()
+
+
+def test_web_shopper_places_paid_orders_that_draw_webshop_stock() -> None:
+    state = WooState(currency="DKK")
+    state.seed(CATALOGUE)
+    server = serve_in_thread(create_woocommerce_app(state))
+    shopper = WebShopper(server.url, "ck_demo", "cs_demo", seed=3)
+    try:
+        order_id = shopper.order()
+        assert order_id is not None and shopper.orders == 1
+        order = shopper._http.get(f"/orders/{order_id}").json()
+        assert order["status"] == "processing"
+        [line] = order["line_items"]
+        product = next(v for p in CATALOGUE for v in p.variants if v.sku == line["sku"])
+        assert state.stock(state.id_for_sku(product.sku)) == product.stock - 1
+    finally:
+        shopper.stop()
+        server.stop()
+        state.close()
