@@ -73,6 +73,7 @@ def measure(square: str, woo: str, args: argparse.Namespace) -> None:
     ]
     placed: dict[str, float] = {}
     seen: dict[str, float] = {}
+    copies: dict[str, int] = {}
     lock = threading.Lock()
     done = threading.Event()
 
@@ -83,10 +84,15 @@ def measure(square: str, woo: str, args: argparse.Namespace) -> None:
                 "/v2/orders/search", json={"location_ids": [LOCATION], "limit": 1000}
             ).json()
             now = time.monotonic()
+            refs = [
+                str(order.get("reference_id") or "").removeprefix("woocommerce order ")
+                for order in found.get("orders") or []
+            ]
             with lock:
-                for order in found.get("orders") or []:
-                    ref = str(order.get("reference_id") or "").removeprefix("woocommerce order ")
+                copies.clear()
+                for ref in refs:
                     seen.setdefault(ref, now)
+                    copies[ref] = copies.get(ref, 0) + 1
             time.sleep(0.05)
 
     def place(index: int) -> None:
@@ -115,15 +121,17 @@ def measure(square: str, woo: str, args: argparse.Namespace) -> None:
     receiver.stop()
     latencies = [seen[o] - t for o, t in placed.items() if o in seen]
     missing = len(placed) - len(latencies)
+    doubled = sum(1 for order_id in placed if copies.get(order_id, 0) > 1)
     p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+    met = p95 <= TARGET_P95_S and not missing and not doubled
     print(
         f"\norder latency: {len(placed)} paid web orders at {args.rate:g}/s "
         f"over {time.monotonic() - t0:.0f} s; webhook → sale in the POS\n"
         f"  p50 {p50:.2f} s, p95 {p95:.2f} s, max {max(latencies):.2f} s, "
-        f"not in the POS after 120 s: {missing}\n"
+        f"not in the POS after 120 s: {missing}, in the POS more than once: {doubled}\n"
         f"  flow runs started by webhooks: {receiver.trigger.runs}\n"
-        f"  target: [{'met' if p95 <= TARGET_P95_S and not missing else 'NOT MET'}] "
-        f"p95 <= {TARGET_P95_S:g} s with every order in the POS"
+        f"  target: [{'met' if met else 'NOT MET'}] "
+        f"p95 <= {TARGET_P95_S:g} s with every order in the POS once"
     )
 
 
