@@ -8,6 +8,10 @@ from our client code, so it cannot share our client's mistakes. Endpoints:
 - POST /v2/catalog/batch-retrieve               BatchRetrieveCatalogObjects
 - POST /v2/catalog/search                       SearchCatalogObjects
 - GET  /v2/catalog/object/{object_id}           RetrieveCatalogObject
+- POST /v2/catalog/batch-upsert                 BatchUpsertCatalogObjects
+- POST /v2/catalog/object                       UpsertCatalogObject
+- POST /v2/catalog/batch-delete                 BatchDeleteCatalogObjects
+- DELETE /v2/catalog/object/{object_id}         DeleteCatalogObject
 - POST /v2/inventory/counts/batch-retrieve      BatchRetrieveInventoryCounts
 - POST /v2/inventory/changes/batch-create       BatchChangeInventory
 - GET  /v2/inventory/{catalog_object_id}        RetrieveInventoryCount
@@ -39,13 +43,16 @@ from possync.emulators.control import EmulatorControl
 from possync.emulators.square_common import SquareError, errors_body, square_error_body
 from possync.emulators.square_models import (
     BatchChangeInventoryRequest,
+    BatchDeleteCatalogObjectsRequest,
     BatchRetrieveCatalogObjectsRequest,
     BatchRetrieveInventoryCountsRequest,
+    BatchUpsertCatalogObjectsRequest,
     CreateOrderRequest,
     CreatePaymentRequest,
     RefundPaymentRequest,
     SearchCatalogObjectsRequest,
     SearchOrdersRequest,
+    UpsertCatalogObjectRequest,
 )
 from possync.emulators.square_state import SquareState
 
@@ -107,6 +114,7 @@ def create_square_app(
 
     router = APIRouter(prefix="/v2", dependencies=[Depends(authorize)])
     _catalog_routes(router, square)
+    _catalog_write_routes(router, square)
     _inventory_routes(router, square)
     _sales_routes(router, square)
     app.include_router(router)
@@ -140,6 +148,24 @@ def _catalog_routes(router: APIRouter, square: SquareState) -> None:
         include_category_path_to_root: bool = False,
     ) -> JSONResponse:
         return JSONResponse(square.retrieve_catalog_object(object_id, include_related_objects))
+
+
+def _catalog_write_routes(router: APIRouter, square: SquareState) -> None:
+    @router.post("/catalog/batch-upsert")
+    def batch_upsert_catalog_objects(body: BatchUpsertCatalogObjectsRequest) -> JSONResponse:
+        return JSONResponse(square.batch_upsert_catalog(body))
+
+    @router.post("/catalog/object")
+    def upsert_catalog_object(body: UpsertCatalogObjectRequest) -> JSONResponse:
+        return JSONResponse(square.upsert_catalog_object(body))
+
+    @router.post("/catalog/batch-delete")
+    def batch_delete_catalog_objects(body: BatchDeleteCatalogObjectsRequest) -> JSONResponse:
+        return JSONResponse(square.batch_delete_catalog(body))
+
+    @router.delete("/catalog/object/{object_id}")
+    def delete_catalog_object(object_id: str) -> JSONResponse:
+        return JSONResponse(square.delete_catalog_object(object_id))
 
 
 def _inventory_routes(router: APIRouter, square: SquareState) -> None:

@@ -2,7 +2,10 @@
 
 Objects are kept in creation order (that order is what ListCatalog and SearchCatalogObjects
 page through) and indexed by id and by SKU/UPC, so a 100k-SKU catalogue answers lookups
-without scanning. Not thread-safe by itself: `SquareState` holds the lock.
+without scanning. A deleted object stays, marked `is_deleted` with the deletion's version,
+so SearchCatalogObjects can report it (`include_deleted_objects`, `begin_time`); every other
+read skips it. An object's `version` is the millisecond of its last write, which is also its
+`updated_at`, as in Square's examples. Not thread-safe by itself: `SquareState` holds the lock.
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class Item:
     position: int
     version: int
     variation_ids: list[str] = field(default_factory=list)
+    is_taxable: bool = True
+    is_deleted: bool = False
     type: str = "ITEM"
 
 
@@ -86,6 +91,9 @@ class Variation:
     position: int
     version: int
     track_inventory: bool = True
+    sellable: bool = True
+    stockable: bool = True
+    is_deleted: bool = False
     type: str = "ITEM_VARIATION"
 
 
@@ -135,24 +143,78 @@ class Catalog:
         )
         self._add(variation)
         item.variation_ids.append(variation.id)
-        self._by_sku.setdefault(sku.lower(), []).append(variation.id)
-        self._by_upc.setdefault(upc.lower(), []).append(variation.id)
-        self._exact_sku.setdefault(sku, variation.id)
+        self._index(variation)
         return variation
+
+    def set_codes(self, variation: Variation, sku: str, upc: str) -> None:
+        """Change a variation's SKU and UPC, keeping the lookup indexes right."""
+        if (variation.sku, variation.upc) == (sku, upc):
+            return
+        self._by_sku[variation.sku.lower()].remove(variation.id)
+        self._by_upc[variation.upc.lower()].remove(variation.id)
+        self._drop_exact_sku(variation)
+        variation.sku, variation.upc = sku, upc
+        self._index(variation)
+
+    def delete(self, obj: CatalogObject, version: int) -> list[str]:
+        """Mark `obj` deleted (an ITEM takes its live variations along); the ids deleted."""
+        if obj.is_deleted:
+            return []
+        deleted = [obj.id]
+        if isinstance(obj, Item):
+            deleted += [v for v in obj.variation_ids if not self._variation(v).is_deleted]
+        for object_id in deleted:
+            target = self.objects[object_id]
+            target.is_deleted = True
+            target.version = version
+            if isinstance(target, Variation):
+                self._drop_exact_sku(target)
+        self.touch(version)
+        return deleted
+
+    def touch(self, version: int) -> None:
+        """Note a write at `version` (SearchCatalogObjects' latest_time)."""
+        self.updated_ms = max(self.updated_ms, version)
+
+    def _index(self, variation: Variation) -> None:
+        """Deleted variations stay in the SKU/UPC lists (a search may ask for deleted objects);
+        only the exact-SKU lookup forgets them."""
+        self._by_sku.setdefault(variation.sku.lower(), []).append(variation.id)
+        self._by_upc.setdefault(variation.upc.lower(), []).append(variation.id)
+        if not variation.is_deleted:
+            self._exact_sku.setdefault(variation.sku, variation.id)
+
+    def _drop_exact_sku(self, variation: Variation) -> None:
+        if self._exact_sku.get(variation.sku) != variation.id:
+            return
+        del self._exact_sku[variation.sku]
+        for other_id in self._by_sku.get(variation.sku.lower(), []):
+            other = self._variation(other_id)
+            if other.sku == variation.sku and not other.is_deleted and other_id != variation.id:
+                self._exact_sku[variation.sku] = other_id
+                return
 
     def _add(self, obj: CatalogObject) -> None:
         self.objects[obj.id] = obj
         self.order.append(obj.id)
-        self.updated_ms = max(self.updated_ms, obj.version)
+        self.touch(obj.version)
 
     # --- reading -------------------------------------------------------------------------
 
     def variation_id_for_sku(self, sku: str) -> str:
         return self._exact_sku[sku]
 
-    def variation(self, object_id: str) -> Variation | None:
+    def live(self, object_id: str) -> CatalogObject | None:
+        """The object with this id unless there is none or it was deleted."""
         obj = self.objects.get(object_id)
+        return None if obj is None or obj.is_deleted else obj
+
+    def variation(self, object_id: str) -> Variation | None:
+        obj = self.live(object_id)
         return obj if isinstance(obj, Variation) else None
+
+    def live_variations(self, item: Item) -> list[Variation]:
+        return [v for v in map(self._variation, item.variation_ids) if not v.is_deleted]
 
     def _variation(self, variation_id: str) -> Variation:
         obj = self.objects[variation_id]
@@ -171,8 +233,8 @@ class Catalog:
         data: JsonDict = {
             "name": obj.name,
             "description": obj.description,
-            "is_taxable": True,
-            "variations": [self._variation_json(self._variation(v)) for v in obj.variation_ids],
+            "is_taxable": obj.is_taxable,
+            "variations": [self._variation_json(v) for v in self._shown_variations(obj)],
             "product_type": "REGULAR",
             "description_html": f"<p>{html.escape(obj.description)}</p>",
             "description_plaintext": obj.description,
@@ -190,10 +252,17 @@ class Catalog:
             "pricing_type": "FIXED_PRICING",
             "price_money": money(v.amount, self.currency),
             "track_inventory": v.track_inventory,
-            "sellable": True,
-            "stockable": True,
+            "sellable": v.sellable,
+            "stockable": v.stockable,
         }
         return self._envelope(v, "item_variation_data", data)
+
+    def _shown_variations(self, item: Item) -> list[Variation]:
+        """A live item embeds its live variations; a deleted one those deleted with it."""
+        if not item.is_deleted:
+            return self.live_variations(item)
+        variations = map(self._variation, item.variation_ids)
+        return [v for v in variations if v.is_deleted and v.version == item.version]
 
     @staticmethod
     def _envelope(obj: CatalogObject, data_key: str, data: JsonDict) -> JsonDict:
@@ -202,7 +271,7 @@ class Catalog:
             "id": obj.id,
             "updated_at": rfc3339(obj.version),
             "version": obj.version,
-            "is_deleted": False,
+            "is_deleted": obj.is_deleted,
             "present_at_all_locations": True,
             data_key: data,
         }
@@ -222,7 +291,11 @@ class Catalog:
         wanted = parse_types(types)
         query = fingerprint(sorted(wanted))
         start = _position(cursor, "list", query)
-        matches = (i for i in self.order[start:] if self.objects[i].type in wanted)
+        matches = (
+            i
+            for i in self.order[start:]
+            if self.objects[i].type in wanted and not self.objects[i].is_deleted
+        )
         return self._page(matches, LIST_PAGE_SIZE, "list", query, key="objects")
 
     def _page(
@@ -260,15 +333,19 @@ class Catalog:
                 "t": sorted(wanted),
                 "q": query.model_dump(exclude_none=True),
                 "b": req.begin_time,
+                "d": bool(req.include_deleted_objects),
             }
         )
         start = _position(req.cursor, "search", key)
         candidates = self._candidates(query, start)
+        deleted_too = bool(req.include_deleted_objects)
 
         def matches() -> Iterator[str]:
             for object_id in candidates:
                 obj = self.objects[object_id]
                 if obj.type not in wanted or (begin_ms is not None and obj.version <= begin_ms):
+                    continue
+                if obj.is_deleted and not deleted_too:
                     continue
                 if _matches(obj, query):
                     yield object_id

@@ -57,6 +57,13 @@ ERROR_CATEGORY: dict[str, str] = {
     "VALUE_TOO_SHORT": "INVALID_REQUEST_ERROR",
 }
 
+# Codes Square answers with (its docs say so) that the spec's `ErrorCode` enum leaves out.
+# "My resource update call returns a VERSION_MISMATCH error" (Square's troubleshooting guide):
+# the answer to a catalog write whose `version` is not the object's current one.
+UNLISTED_ERROR_CATEGORY: dict[str, str] = {
+    "VERSION_MISMATCH": "INVALID_REQUEST_ERROR",
+}
+
 
 class SquareError(Exception):
     """One Square `Error`, raised anywhere and rendered by the app as Square's error body."""
@@ -70,7 +77,7 @@ class SquareError(Exception):
 
     def as_error(self) -> JsonDict:
         error: JsonDict = {
-            "category": ERROR_CATEGORY[self.code],
+            "category": ERROR_CATEGORY.get(self.code) or UNLISTED_ERROR_CATEGORY[self.code],
             "code": self.code,
             "detail": self.detail,
         }

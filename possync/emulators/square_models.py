@@ -123,6 +123,79 @@ class SearchCatalogObjectsRequest(SquareModel):
     include_category_path_to_root: bool | None = None
 
 
+CatalogPricingType = Literal["FIXED_PRICING", "VARIABLE_PRICING"]
+CatalogItemProductType = Literal[
+    "REGULAR",
+    "GIFT_CARD",
+    "APPOINTMENTS_SERVICE",
+    "FOOD_AND_BEV",
+    "EVENT",
+    "DIGITAL",
+    "DONATION",
+    "LEGACY_SQUARE_ONLINE_SERVICE",
+    "LEGACY_SQUARE_ONLINE_MEMBERSHIP",
+]
+
+
+class CatalogItemVariation(SquareModel):
+    """The variation fields the emulator keeps; `ordinal` and the rest round-trip a read."""
+
+    item_id: str | None = None
+    name: str | None = Field(None, max_length=255)
+    sku: str | None = None
+    upc: str | None = None
+    ordinal: int | None = None
+    pricing_type: CatalogPricingType | None = None
+    price_money: Money | None = None
+    track_inventory: bool | None = None
+    sellable: bool | None = None
+    stockable: bool | None = None
+
+
+class CatalogItem(SquareModel):
+    """The item fields the emulator keeps, plus the read-only ones it returns (so an object
+    read from the emulator can be sent back): `description_html`/`description_plaintext` are
+    derived from `description` and ignored on write."""
+
+    name: str | None = Field(None, max_length=512)
+    description: str | None = Field(None, max_length=4096)
+    is_taxable: bool | None = None
+    variations: list[CatalogObject] | None = None
+    product_type: CatalogItemProductType | None = None
+    description_html: str | None = Field(None, max_length=65535)
+    description_plaintext: str | None = Field(None, max_length=65535)
+    is_archived: bool | None = None
+
+
+class CatalogObject(SquareModel):
+    type: CatalogObjectType
+    id: str = Field(min_length=1)
+    updated_at: str | None = None
+    version: int | None = None
+    is_deleted: bool | None = None
+    present_at_all_locations: bool | None = None
+    item_data: CatalogItem | None = None
+    item_variation_data: CatalogItemVariation | None = None
+
+
+class CatalogObjectBatch(SquareModel):
+    objects: list[CatalogObject]
+
+
+class BatchUpsertCatalogObjectsRequest(SquareModel):
+    idempotency_key: str = Field(min_length=1, max_length=128)
+    batches: list[CatalogObjectBatch]
+
+
+class UpsertCatalogObjectRequest(SquareModel):
+    idempotency_key: str = Field(min_length=1, max_length=128)
+    object: CatalogObject
+
+
+class BatchDeleteCatalogObjectsRequest(SquareModel):
+    object_ids: list[str]
+
+
 # --- inventory ---------------------------------------------------------------------------
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from possync.emulators.demo import DemoProduct
-from possync.emulators.square_catalog import Catalog
+from possync.emulators.square_catalog import Catalog, Item, Variation
+from possync.emulators.square_catalog_writes import CatalogWriter, check_limits
 from possync.emulators.square_common import (
     Clock,
     IdFactory,
@@ -39,8 +40,10 @@ from possync.emulators.square_inventory import (
 )
 from possync.emulators.square_models import (
     BatchChangeInventoryRequest,
+    BatchDeleteCatalogObjectsRequest,
     BatchRetrieveCatalogObjectsRequest,
     BatchRetrieveInventoryCountsRequest,
+    BatchUpsertCatalogObjectsRequest,
     CreateOrderRequest,
     CreatePaymentRequest,
     InventoryAdjustment,
@@ -49,6 +52,7 @@ from possync.emulators.square_models import (
     RefundPaymentRequest,
     SearchCatalogObjectsRequest,
     SearchOrdersRequest,
+    UpsertCatalogObjectRequest,
 )
 from possync.emulators.square_orders import Sales
 
@@ -179,10 +183,12 @@ class SquareState:
 
     def batch_retrieve_catalog(self, req: BatchRetrieveCatalogObjectsRequest) -> JsonDict:
         with self.lock:
+            deleted_too = bool(req.include_deleted_objects)
             found = [
-                self.catalog.objects[i]
+                obj
                 for i in dict.fromkeys(req.object_ids)
-                if i in self.catalog.objects
+                if (obj := self.catalog.objects.get(i)) is not None
+                and (deleted_too or not obj.is_deleted)
             ]
             body: JsonDict = {}
             if found:
@@ -193,7 +199,7 @@ class SquareState:
 
     def retrieve_catalog_object(self, object_id: str, include_related: bool) -> JsonDict:
         with self.lock:
-            obj = self.catalog.objects.get(object_id)
+            obj = self.catalog.live(object_id)
             if obj is None:
                 raise not_found(f"Object with ID `{object_id}` not found.")
             body: JsonDict = {"object": self.catalog.to_json(obj)}
@@ -204,6 +210,71 @@ class SquareState:
     def search_catalog(self, req: SearchCatalogObjectsRequest) -> JsonDict:
         with self.lock:
             return self.catalog.search(req)
+
+    def batch_upsert_catalog(self, req: BatchUpsertCatalogObjectsRequest) -> JsonDict:
+        return self.idempotent(
+            "BatchUpsertCatalogObjects",
+            req.idempotency_key,
+            req.model_dump(mode="json", exclude_unset=True),
+            lambda: self._batch_upsert(req),
+        )
+
+    def _batch_upsert(self, req: BatchUpsertCatalogObjectsRequest) -> JsonDict:
+        check_limits([b.objects for b in req.batches])
+        writer = CatalogWriter(self.catalog, self.ids)
+        plans = [
+            writer.plan(b.objects, [f"batches[{i}].objects[{j}]" for j in range(len(b.objects))])
+            for i, b in enumerate(req.batches)
+        ]
+        ms = self.clock.tick()
+        mappings: dict[str, str] = {}
+        written = [object_id for plan in plans for object_id in writer.apply(plan, ms, mappings)]
+        body: JsonDict = {}
+        if written:
+            body["objects"] = [self.catalog.to_json(self.catalog.objects[i]) for i in written]
+        body["updated_at"] = rfc3339(ms)
+        if mappings:
+            body["id_mappings"] = _id_mappings(mappings)
+        return body
+
+    def upsert_catalog_object(self, req: UpsertCatalogObjectRequest) -> JsonDict:
+        return self.idempotent(
+            "UpsertCatalogObject",
+            req.idempotency_key,
+            req.model_dump(mode="json", exclude_unset=True),
+            lambda: self._upsert_one(req),
+        )
+
+    def _upsert_one(self, req: UpsertCatalogObjectRequest) -> JsonDict:
+        writer = CatalogWriter(self.catalog, self.ids)
+        plan = writer.plan([req.object], ["object"])
+        ms = self.clock.tick()
+        mappings: dict[str, str] = {}
+        (object_id,) = writer.apply(plan, ms, mappings)
+        body: JsonDict = {"catalog_object": self.catalog.to_json(self.catalog.objects[object_id])}
+        if mappings:
+            body["id_mappings"] = _id_mappings(mappings)
+        return body
+
+    def batch_delete_catalog(self, req: BatchDeleteCatalogObjectsRequest) -> JsonDict:
+        """Deletes what exists (with its variations); unknown or deleted ids are skipped."""
+        with self.lock:
+            targets = [obj for i in dict.fromkeys(req.object_ids) if (obj := self.catalog.live(i))]
+            return self._delete(targets)
+
+    def delete_catalog_object(self, object_id: str) -> JsonDict:
+        with self.lock:
+            obj = self.catalog.live(object_id)
+            if obj is None:
+                raise not_found(f"Object with ID `{object_id}` not found.")
+            return self._delete([obj])
+
+    def _delete(self, targets: list[Item | Variation]) -> JsonDict:
+        if not targets:
+            return {"deleted_at": rfc3339(self.clock.peek())}
+        ms = self.clock.tick()
+        deleted = [i for obj in targets for i in self.catalog.delete(obj, ms)]
+        return {"deleted_object_ids": deleted, "deleted_at": rfc3339(ms)}
 
     # --- Inventory ---------------------------------------------------------------------------
 
@@ -455,6 +526,10 @@ class SquareState:
             result = compute()
             self._idempotency[(operation, key)] = (digest, result)
             return result
+
+
+def _id_mappings(mappings: dict[str, str]) -> list[JsonDict]:
+    return [{"client_object_id": k, "object_id": v} for k, v in mappings.items()]
 
 
 def _require(
