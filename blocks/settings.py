@@ -45,6 +45,12 @@ class SyncSettings(Block):
         description="sale: a POS order with an external payment (counts in turnover); "
         "adjustment: a plain stock transaction",
     )
+    orders_first_run_lookback_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="The first order run takes web orders changed this many hours back only "
+        "(older ones are history the POS already knows)",
+    )
     woocommerce_webhook_secret: SecretStr | None = Field(
         default=None, description="Secret of the WooCommerce webhooks (order.created/updated)"
     )
@@ -57,4 +63,5 @@ class SyncSettings(Block):
             stock_overlap_seconds=self.stock_overlap_seconds,
             order_accepted_statuses=tuple(self.order_accepted_statuses),
             order_mode=self.order_mode,
+            orders_first_run_lookback_hours=self.orders_first_run_lookback_hours,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 
 from prefect import flow
 from prefect.artifacts import create_table_artifact
@@ -20,7 +21,9 @@ ORDERS_PER_TASK = 25
 
 def settings_of(c: Connections) -> ordersync.OrderSettings:
     return ordersync.OrderSettings(
-        accepted=frozenset(c.settings.order_accepted_statuses), mode=c.settings.order_mode
+        accepted=frozenset(c.settings.order_accepted_statuses),
+        mode=c.settings.order_mode,
+        first_run_lookback=timedelta(hours=c.settings.orders_first_run_lookback_hours),
     )
 
 
@@ -33,8 +36,9 @@ def run_order_flow(
     """Read → batches of orders as tasks → finish → artifact; shared by both order flows."""
     c = connect(settings_block)
     try:
-        read = t.read_orders(c.shop, c.pos, c.store, flow_name, 2.0, reopen_states)
-        orders, settings = read.orders, settings_of(c)
+        settings = settings_of(c)
+        read = t.read_orders(c.shop, c.pos, c.store, flow_name, settings, reopen_states)
+        orders = read.orders
         chunks = [orders[i : i + ORDERS_PER_TASK] for i in range(0, len(orders), ORDERS_PER_TASK)]
         futures = [
             batch_task.submit(c.pos, c.shop, c.store, unvisited(chunk), settings)  # type: ignore[attr-defined]

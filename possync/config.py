@@ -52,3 +52,6 @@ class SyncConfig(_Config):
         ("processing", "completed"), description="webshop statuses that make an order a sale"
     )
     order_mode: OrderMode = Field("sale", description="sale (order + payment) or adjustment")
+    orders_first_run_lookback_hours: float = Field(
+        24.0, ge=0, description="the first order run takes orders changed this recently only"
+    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -40,6 +40,9 @@ class OrderSettings:
     mode: OrderMode = "sale"
     overlap: timedelta = timedelta(seconds=2)
     source: str = "possync"
+    # The very first run looks back this far only, so switching possync on does not book a
+    # shop's whole order history into the POS a second time.
+    first_run_lookback: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,18 @@ def read_orders(
     *,
     flow: str,
     overlap: timedelta,
+    first_run_lookback: timedelta,
     reopen_states: Collection[str] = (),
 ) -> OrdersRead:
-    """Orders modified since the flow's cursor (minus overlap, for same-second changes),
-    and the current state of orders the ledger or the quarantine still has open."""
+    """Orders modified since the flow's cursor (minus overlap, for same-second changes; on
+    the first run, within `first_run_lookback`), and the current state of orders the ledger
+    or the quarantine still has open."""
     name = cursor_name(flow, shop, pos)
     cursor = store.get_cursor(name)
-    since = datetime.fromisoformat(cursor) - overlap if cursor else None
+    if cursor:
+        since = datetime.fromisoformat(cursor) - overlap
+    else:
+        since = datetime.now(UTC) - first_run_lookback
     changed = [o for page in shop.orders_changed(since) for o in page]
     seen = {o.order_id for o in changed}
     reopen = {r.order_id for r in store.orders_in_states(shop.system, reopen_states)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import timedelta
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -22,7 +21,7 @@ def read_orders(
     pos: Pos,
     store: Store,
     flow: str,
-    overlap_seconds: float,
+    settings: ordersync.OrderSettings,
     reopen_states: Collection[str],
 ) -> ordersync.OrdersRead:
     return ordersync.read_orders(
@@ -30,7 +29,8 @@ def read_orders(
         pos,
         store,
         flow=flow,
-        overlap=timedelta(seconds=overlap_seconds),
+        overlap=settings.overlap,
+        first_run_lookback=settings.first_run_lookback,
         reopen_states=reopen_states,
     )
 

@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -53,6 +54,19 @@ def test_paid_order_becomes_one_pos_sale_and_draws_stock(shop: EmulatedShop) -> 
     again = transfer_orders()
     assert again.get("transferred", 0) == 0
     assert len(shop.pos_orders()) == 1 and shop.pos_count(SIMPLE) == before - 2
+
+
+def test_first_run_leaves_old_order_history_alone(shop: EmulatedShop) -> None:
+    real_clock = shop.woo.clock
+    shop.woo.clock = lambda: real_clock() - timedelta(days=3)
+    try:
+        old = shop.web_order({SIMPLE: 1})  # paid three days ago, long before possync
+    finally:
+        shop.woo.clock = real_clock
+    new = shop.web_order({SIMPLE: 1})
+    assert transfer_orders()["transferred"] == 1
+    assert [s["reference_id"] for s in shop.pos_orders()] == [f"woocommerce order {new}"]
+    assert old != new
 
 
 def test_unpaid_order_waits_and_transfers_once_paid(shop: EmulatedShop) -> None:
