@@ -204,12 +204,17 @@ def _transfer(
     reference = f"{shop_name} order {order_id}"
     try:
         if settings.mode == "sale":
+            # A row left 'transferring' means an earlier attempt may have booked the sale.
+            resume = None
+            if record is not None and record.state == "transferring":
+                resume = record.updated_at - timedelta(days=1)
             document = pos.record_sale(
                 sale,
                 key=key,
                 reference=reference,
                 currency=order.currency,
                 source=f"{settings.source} · {shop_name}",
+                resume_since=resume,
             )
         else:
             document = pos.adjust_stock(

@@ -44,9 +44,18 @@ class Pos(Protocol):
         ...
 
     def record_sale(
-        self, lines: Sequence[SaleLine], *, key: str, reference: str, currency: str, source: str
+        self,
+        lines: Sequence[SaleLine],
+        *,
+        key: str,
+        reference: str,
+        currency: str,
+        source: str,
+        resume_since: datetime | None = None,
     ) -> PosDocument:
-        """Book a paid sale that draws stock; repeating it with the same key books nothing new."""
+        """Book a paid sale that draws stock; repeating it with the same key books nothing new.
+        With `resume_since` (an earlier attempt may have written) the POS is first searched
+        for the sale by reference, so nothing is booked twice even once the key is forgotten."""
         ...
 
     def adjust_stock(

@@ -146,10 +146,25 @@ class SquarePos:
     # -- writes for web orders; every one carries an idempotency key ---------------------
 
     def record_sale(
-        self, lines: Sequence[SaleLine], *, key: str, reference: str, currency: str, source: str
+        self,
+        lines: Sequence[SaleLine],
+        *,
+        key: str,
+        reference: str,
+        currency: str,
+        source: str,
+        resume_since: datetime | None = None,
     ) -> PosDocument:
         """A sale: an order of catalog lines, paid by an EXTERNAL payment, which completes
-        the order and draws the stock. Both calls repeat safely with the same key."""
+        the order and draws the stock. Both calls repeat safely with the same key while
+        Square remembers it; `resume_since` (a previous attempt may have written) first
+        looks the sale up by reference, so a retry after Square forgot the key books
+        nothing twice either."""
+        found = self.find_sale(reference, source, resume_since) if resume_since else None
+        if found is not None and found.get("state") == "COMPLETED":
+            return _document(found)
+        if found is not None:
+            return self._pay(found, key, reference, currency, source)
         order_body = {
             "idempotency_key": _subkey(key, "order"),
             "order": {
@@ -163,6 +178,11 @@ class SquarePos:
             },
         }
         order = self._api.post("/v2/orders", json=order_body, safe_to_repeat=True).json()["order"]
+        return self._pay(order, key, reference, currency, source)
+
+    def _pay(
+        self, order: Mapping[str, Any], key: str, reference: str, currency: str, source: str
+    ) -> PosDocument:
         total = order.get("total_money") or {"amount": 0, "currency": currency}
         payment_body = {
             "idempotency_key": _subkey(key, "payment"),
@@ -179,6 +199,29 @@ class SquarePos:
             payment_id=str(payment["payment"]["id"]),
             total=_from_minor(int(total.get("amount") or 0)),
         )
+
+    def find_sale(self, reference: str, source: str, since: datetime) -> dict[str, Any] | None:
+        """Our order with this reference created since `since` (SearchOrders by source and
+        creation time, newest first), or None."""
+        body: dict[str, Any] = {
+            "location_ids": [self.config.location_id],
+            "query": {
+                "filter": {
+                    "source_filter": {"source_names": [source]},
+                    "date_time_filter": {"created_at": {"start_at": utc_iso(since)}},
+                },
+                "sort": {"sort_field": "CREATED_AT", "sort_order": "DESC"},
+            },
+            "limit": 500,
+        }
+        while True:
+            page = self._api.post("/v2/orders/search", json=body, safe_to_repeat=True).json()
+            for order in page.get("orders") or []:
+                if order.get("reference_id") == reference[:40]:
+                    return dict(order)
+            if not page.get("cursor"):
+                return None
+            body["cursor"] = page["cursor"]
 
     def adjust_stock(
         self,
@@ -224,6 +267,18 @@ class SquarePos:
         }
         refund = self._api.post("/v2/refunds", json=body, safe_to_repeat=True).json()
         return str(refund["refund"]["id"])
+
+
+def _document(order: Mapping[str, Any]) -> PosDocument:
+    """A completed Square order as the document it is: its id, its payment, its total."""
+    tenders = order.get("tenders") or []
+    payment = tenders[0].get("payment_id") or tenders[0].get("id") if tenders else None
+    total = (order.get("total_money") or {}).get("amount") or 0
+    return PosDocument(
+        document_id=str(order["id"]),
+        payment_id=str(payment) if payment else None,
+        total=_from_minor(int(total)),
+    )
 
 
 def _subkey(key: str, purpose: str) -> str:

@@ -3,8 +3,10 @@ sends (and every answer) is checked against Square's own OpenAPI spec."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from pydantic import SecretStr
@@ -15,6 +17,7 @@ from possync.connectors.square import SquarePos
 from possync.emulators.demo import demo_catalogue
 from possync.emulators.server import RunningServer, serve_in_thread
 from possync.emulators.square import SquareState, create_square_app
+from possync.models import SaleLine
 from tests.conformance import SpecRecorder
 from tests.specs import openapi
 
@@ -106,8 +109,6 @@ def test_requests_and_answers_conform_to_square_spec(
 
 
 def _sell(server: RunningServer, variation_id: str) -> None:
-    import uuid
-
     import httpx
 
     change = {
@@ -126,3 +127,37 @@ def _sell(server: RunningServer, variation_id: str) -> None:
         headers={"Authorization": "Bearer tok"},
         json={"idempotency_key": str(uuid.uuid4()), "changes": [change]},
     ).raise_for_status()
+
+
+def test_sale_refund_and_adjustment_requests_conform_to_square_spec(
+    square: tuple[SquareState, RunningServer],
+) -> None:
+    state, server = square
+    recorder = SpecRecorder()
+    pos = connector(server, recorder)
+    variation = state.variation_id_for_sku(CATALOGUE[2].variants[0].sku)
+    before = state.count(variation)
+    key = str(uuid.uuid4())
+    line = SaleLine(pos_id=variation, quantity=1)
+    sale = pos.record_sale([line], key=key, reference="shop order 1", currency="DKK", source="t")
+    again = pos.record_sale([line], key=key, reference="shop order 1", currency="DKK", source="t")
+    assert again == sale and state.count(variation) == before - 1
+    since = datetime.now(UTC) - timedelta(hours=1)
+    found = pos.record_sale(
+        [line],
+        key=str(uuid.uuid4()),
+        reference="shop order 1",
+        currency="DKK",
+        source="t",
+        resume_since=since,
+    )
+    assert found == sale and state.count(variation) == before - 1
+    assert sale.payment_id is not None
+    refund_key = str(uuid.uuid4())
+    pos.refund_payment(sale.payment_id, Decimal("1.00"), "DKK", key=refund_key, reason="test")
+    pos.adjust_stock(
+        [line], key=refund_key, reference="return", from_state="SOLD", to_state="IN_STOCK"
+    )
+    assert state.count(variation) == before
+    spec = openapi("square/api.json", strict=False)
+    assert recorder.problems(spec, "https://connect.squareup.com") == []

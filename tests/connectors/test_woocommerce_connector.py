@@ -4,6 +4,7 @@ and answers are checked against the wc/v3 OpenAPI files in ../shared/specs."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -144,3 +145,31 @@ def test_requests_and_answers_conform_to_woocommerce_spec(
     batch_only = SpecRecorder([x for x in recorder.exchanges if is_batch(x[0])])
     assert batch_only.exchanges
     assert batch_only.problems(batch_spec, WTX_HOST, responses=False) == []
+
+
+def test_order_reads_conform_and_map_lines(woo: tuple[WooState, RunningServer]) -> None:
+    state, server = woo
+    simple = next(p.variants[0] for p in CATALOGUE if p.simple and p.variants[0].stock > 2)
+    body = {
+        "status": "processing",
+        "payment_method": "stripe",
+        "billing": {"email": "customer@example.com"},  # the spec wants an email format
+        "line_items": [{"product_id": state.id_for_sku(simple.sku), "quantity": 2}],
+    }
+    api = httpx.Client(base_url=f"{server.url}/wp-json/wc/v3", auth=("ck", "cs"))
+    order_id = str(api.post("/orders", json=body).raise_for_status().json()["id"])
+    line_id = api.get(f"/orders/{order_id}").json()["line_items"][0]["id"]
+    refund = {"amount": "5.00", "api_refund": False, "line_items": [{"id": line_id, "quantity": 1}]}
+    api.post(f"/orders/{order_id}/refunds", json=refund).raise_for_status()
+    recorder = SpecRecorder()
+    client = shop(server, recorder)
+    changed = [o for page in client.orders_changed(None) for o in page]
+    [order] = [o for o in changed if o.order_id == order_id]
+    assert order.status == "processing" and order.modified_at.tzinfo is not None
+    [item] = order.items
+    assert (item.sku, item.quantity) == (simple.sku, 2)
+    assert client.orders([order_id])[0].refund_ids == order.refund_ids != []
+    [web_refund] = client.refunds(order_id)
+    assert web_refund.amount == Decimal("5.00")
+    assert [(i.sku, i.quantity) for i in web_refund.items] == [(simple.sku, 1)]
+    assert recorder.problems(woocommerce_openapi(), HOST) == []

@@ -183,6 +183,30 @@ def test_killed_run_then_rerun_loses_nothing_and_doubles_nothing(
         store.close()
 
 
+def test_retry_after_the_pos_forgot_the_key_finds_the_sale_instead_of_booking_again(
+    shop: EmulatedShop, db_url: str
+) -> None:
+    before = shop.pos_count(SIMPLE)
+    order_id = shop.web_order({SIMPLE: 2})
+    # The payment is booked but no answer ever comes back, and the register stays
+    # unreachable for the look-up the task retries make: the run fails mid-transfer.
+    shop.square_control.set_faults(
+        FaultConfig(rate_drop_after_commit=1.0, only_paths=["/v2/payments", "/v2/orders/search"])
+    )
+    assert transfer_orders(return_state=True).is_failed()
+    shop.square_control.set_faults(FaultConfig())
+    store = Store.open(db_url)
+    try:
+        assert store.orders("woocommerce", [order_id])[order_id].state == "transferring"
+        shop.square._idempotency.clear()  # days later: Square no longer knows the keys
+        assert transfer_orders()["transferred"] == 1
+        assert store.orders("woocommerce", [order_id])[order_id].state == "transferred"
+    finally:
+        store.close()
+    assert pos_sales_by_reference(shop) == Counter({f"woocommerce order {order_id}": 1})
+    assert shop.pos_count(SIMPLE) == before - 2
+
+
 def test_partial_refund_returns_exactly_the_refunded_quantity(shop: EmulatedShop) -> None:
     order_id = shop.web_order({SIMPLE: 3})
     transfer_orders()
