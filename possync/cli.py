@@ -127,14 +127,7 @@ def emulators_serve(
     square, woo = _start_emulators(settings)
     typer.echo(f"square {square.url}\nwoocommerce {woo.url}", color=False)
     sys.stdout.flush()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        square.stop()
-        woo.stop()
+    _until_ctrl_c(square, woo)
 
 
 @sync_app.command("stock")
@@ -182,13 +175,19 @@ def webhooks_serve(
     _configure_logging()
     receiver = start_receiver(host, port, secret)
     typer.echo(f"webhook receiver on {receiver.woocommerce_url}")
+    _until_ctrl_c(receiver)
+
+
+def _until_ctrl_c(*parts: _Stoppable) -> None:
+    """Keep serving until Ctrl-C (the intended way to stop), then stop every part."""
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        pass
+        typer.echo("stopping …")
     finally:
-        receiver.stop()
+        for part in parts:
+            part.stop()
 
 
 def _start_emulators(settings: RunSettings) -> tuple[RunningServer, RunningServer]:
