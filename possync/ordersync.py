@@ -21,7 +21,7 @@ from typing import Literal
 
 from possync.connectors.base import Pos, Webshop
 from possync.connectors.errors import FatalError
-from possync.models import PosDocument, Problem, SaleLine, WebOrder
+from possync.models import OrderItem, PosDocument, Problem, SaleLine, WebOrder
 from possync.store import OrderEvent, OrderLine, OrderRecord, Store
 from possync.sync import orders as plan
 from possync.sync.orders import Resolved
@@ -98,10 +98,22 @@ def read_orders(
     return OrdersRead(orders=changed + refetched, watermark=watermark, cursor=name)
 
 
-def line_maps(
-    store: Store, shop: Webshop, pos: Pos, orders: Sequence[WebOrder]
-) -> tuple[dict[tuple[str, str], tuple[str, str]], dict[str, tuple[str, str]]]:
-    """(product id, variation id) → (product key, POS variant id), and SKU → the same."""
+@dataclass(frozen=True)
+class LineMaps:
+    """How a batch's order lines find their POS variants: (product id, variation id) →
+    (product key, POS variant id) through the id map, and SKU → the same as a fallback."""
+
+    by_ref: dict[tuple[str, str], tuple[str, str]]
+    by_sku: dict[str, tuple[str, str]]
+
+    def resolve(
+        self, shop: str, order_id: str, items: Sequence[OrderItem]
+    ) -> tuple[list[Resolved], list[Problem]]:
+        return plan.resolve(shop, order_id, items, self.by_ref, self.by_sku)
+
+
+def line_maps(store: Store, shop: Webshop, pos: Pos, orders: Sequence[WebOrder]) -> LineMaps:
+    """The id-map look-ups for every line of these orders, in four queries."""
     product_ids = sorted({i.ref.product_id for o in orders for i in o.items if i.ref})
     shop_links = [
         link
@@ -120,7 +132,7 @@ def line_maps(
         for sku, links in store.links_by_sku(pos.system, skus).items()
         if len(links) == 1
     }
-    return by_ref, by_sku
+    return LineMaps(by_ref=by_ref, by_sku=by_sku)
 
 
 def transfer_batch(
@@ -129,12 +141,12 @@ def transfer_batch(
     """Each accepted order to the POS once; orders cancelled before that release stock."""
     result = BatchResult()
     records = store.orders(shop.system, [o.order_id for o in orders])
-    by_ref, by_sku = line_maps(store, shop, pos, orders)
+    maps = line_maps(store, shop, pos, orders)
     for order in orders:
         record = records.get(order.order_id)
         step = plan.next_step(order, record.state if record else None, settings.accepted)
         if step == "transfer":
-            _transfer(pos, shop, store, order, record, settings, by_ref, by_sku, result)
+            _transfer(pos, shop, store, order, record, settings, maps, result)
         elif step == "cancel_reserved" and store.transition_order(
             shop.system, order.order_id, from_states={"reserved"}, to_state="cancelled"
         ):
@@ -151,13 +163,12 @@ def _transfer(
     order: WebOrder,
     record: OrderRecord | None,
     settings: OrderSettings,
-    by_ref: dict[tuple[str, str], tuple[str, str]],
-    by_sku: dict[str, tuple[str, str]],
+    maps: LineMaps,
     result: BatchResult,
 ) -> None:
     shop_name, order_id = shop.system, order.order_id
     key = plan.order_key(shop_name, order_id)
-    resolved, problems = plan.resolve(shop_name, order_id, order.items, by_ref, by_sku)
+    resolved, problems = maps.resolve(shop_name, order_id, order.items)
     lines = [_ledger_line(r) for r in resolved]
     fresh = {None, "seen", "quarantined"}
     if problems:
@@ -258,14 +269,14 @@ def refund_batch(
     """New refunds and cancellations of transferred orders: money and stock back, once."""
     result = BatchResult()
     records = store.orders(shop.system, [o.order_id for o in orders])
-    by_ref, by_sku = line_maps(store, shop, pos, orders)
+    maps = line_maps(store, shop, pos, orders)
     for order in orders:
         record = records.get(order.order_id)
         if record is None:
             continue
         step = plan.next_step(order, record.state, settings.accepted)
         if step == "refunds":
-            _record_refunds(shop, store, order, record, by_ref, by_sku, result)
+            _record_refunds(shop, store, order, record, maps, result)
         elif step == "return_cancelled":
             _record_cancellation(store, order, record)
         else:
@@ -281,12 +292,11 @@ def _record_refunds(
     store: Store,
     order: WebOrder,
     record: OrderRecord,
-    by_ref: dict[tuple[str, str], tuple[str, str]],
-    by_sku: dict[str, tuple[str, str]],
+    maps: LineMaps,
     result: BatchResult,
 ) -> None:
     for refund in shop.refunds(order.order_id):
-        resolved, problems = plan.resolve(shop.system, order.order_id, refund.items, by_ref, by_sku)
+        resolved, problems = maps.resolve(shop.system, order.order_id, refund.items)
         if problems:
             result.problems += problems
             continue
