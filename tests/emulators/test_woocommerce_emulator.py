@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,8 +16,9 @@ import httpx
 import pytest
 
 from possync.emulators.demo import DemoProduct, demo_catalogue
-from possync.emulators.server import RunningServer, serve_in_thread
+from possync.emulators.server import serve_in_thread
 from possync.emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from tests.emulators.woo_support import Shop, open_shop, settable_clock
 
 CATALOGUE = demo_catalogue(60)
 VARIABLE = next(p for p in CATALOGUE if not p.simple)
@@ -28,37 +28,15 @@ PER_PAGE_BOUNDS = "per_page must be between 1 (inclusive) and 100 (inclusive)"
 SIZES = [{"name": "Size", "variation": True, "visible": True, "options": ["S", "M", "L"]}]
 
 
-@dataclass
-class Shop:
-    state: WooState
-    server: RunningServer
-    client: httpx.Client
-
-    @property
-    def url(self) -> str:
-        return self.server.url + PREFIX
-
-
 @pytest.fixture(scope="module")
 def shop() -> Iterator[Shop]:
-    state = WooState()
-    state.seed(CATALOGUE)
-    server = serve_in_thread(create_woocommerce_app(state))
-    client = httpx.Client(base_url=server.url + PREFIX, auth=("ck_demo", "cs_demo"), timeout=10)
-    yield Shop(state, server, client)
-    client.close()
-    server.stop()
-    state.close()
+    yield from open_shop(CATALOGUE)
 
 
 @pytest.fixture
 def clock(shop: Shop) -> Iterator[list[datetime]]:
     """The shop's clock, settable: tests push it forward to see date_modified move."""
-    now = [datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)]
-    original = shop.state.clock
-    shop.state.clock = lambda: now[0]
-    yield now
-    shop.state.clock = original
+    yield from settable_clock(shop, datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC))
 
 
 def new_product(shop: Shop, sku: str, **fields: Any) -> dict[str, Any]:

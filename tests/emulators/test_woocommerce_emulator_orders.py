@@ -8,45 +8,26 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from possync.emulators.woocommerce import PREFIX
+from tests.emulators.woo_support import Shop, open_shop, settable_clock
 
 _NUMBER = itertools.count(1)
 BILLING = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}
 
 
-@dataclass
-class Shop:
-    state: WooState
-    server: RunningServer
-    client: httpx.Client
-
-
 @pytest.fixture(scope="module")
 def shop() -> Iterator[Shop]:
-    state = WooState()
-    server = serve_in_thread(create_woocommerce_app(state))
-    client = httpx.Client(base_url=server.url + PREFIX, auth=("ck_demo", "cs_demo"), timeout=10)
-    yield Shop(state, server, client)
-    client.close()
-    server.stop()
-    state.close()
+    yield from open_shop()
 
 
 @pytest.fixture
 def clock(shop: Shop) -> Iterator[list[datetime]]:
-    now = [datetime(2031, 6, 1, 9, 0, 0, tzinfo=UTC)]
-    original = shop.state.clock
-    shop.state.clock = lambda: now[0]
-    yield now
-    shop.state.clock = original
+    yield from settable_clock(shop, datetime(2031, 6, 1, 9, 0, 0, tzinfo=UTC))
 
 
 def product(shop: Shop, stock: int = 5, price: str = "10.00") -> dict[str, Any]:
