@@ -13,7 +13,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-QuarantineField = Literal["quantity", "sku", "barcode", "link", "write"]
+QuarantineField = Literal[
+    "quantity", "sku", "barcode", "link", "write", "price", "name", "description", "variants"
+]
 
 
 class _Model(BaseModel):

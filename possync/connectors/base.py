@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
 from possync.models import (
     CatalogVariant,
     PosDocument,
@@ -77,6 +78,11 @@ class Pos(Protocol):
         """Money back on a sale's payment; idempotent by key. Returns the POS refund id."""
         ...
 
+    def set_stock_counts(self, counts: Sequence[tuple[str, int]], *, key: str) -> None:
+        """Set absolute on-hand counts (variant id, quantity) at the shop's location, when the
+        webshop is master of stock; repeating it with the same key writes nothing new."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -117,6 +123,40 @@ class Webshop(Protocol):
     def set_stock(self, batch: Sequence[StockUpdate]) -> list[WriteOutcome]:
         """Write one group from `write_batches` in one call; per-item refusals come back as
         outcomes, a failed call raises from the error tree."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class ProductCatalogue(Protocol):
+    """One side's product catalogue, read incrementally and written in batches.
+
+    Both the POS and the webshop connectors implement it: whichever is master of products
+    is read, the other is written.
+    """
+
+    system: str
+    products_per_write: int  # how many ProductWrites one `write_products` call should get
+    typed_variants: bool  # a product must be declared variable to hold variants (WooCommerce)
+
+    def products_changed(self, since: datetime | None) -> Iterator[list[ProductData]]:
+        """Pages of products changed after `since` (every product when None), variants
+        included; products deleted on this side come with `deleted=True` where the vendor
+        still reports them."""
+        ...
+
+    def products(self, product_ids: Sequence[str]) -> list[ProductData]:
+        """The current state of these products; unknown or deleted ids are left out."""
+        ...
+
+    def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
+        """Create or update these products with their variants, in as few calls as the
+        vendor's batch limits allow; one outcome per write, in order. A product refused by
+        the vendor comes back as a failed outcome; a failed call raises from the error tree.
+
+        On update, `product` is the whole product as it should be afterwards (every variant
+        it keeps, with its id); only `fields` are sent where the vendor can take a subset."""
         ...
 
     def close(self) -> None: ...
