@@ -2,11 +2,14 @@
 
 Square is master of stock: we read IN_STOCK counts at the shop's location changed after a
 cursor (`inventory/counts/batch-retrieve` with `updated_after`) and the catalogue data of the
-variations they belong to (`catalog/batch-retrieve`).
+variations they belong to (`catalog/batch-retrieve`). When the webshop is master of stock,
+absolute counts are written as PHYSICAL_COUNT changes. Products (items with their variations)
+are read and written by `square_catalog.SquareCatalogue`, which `SquarePos` delegates to.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -16,14 +19,20 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
 from possync.config import SquareConfig
+from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient, RetryPolicy
+from possync.connectors.square_catalog import SquareCatalogue
 from possync.models import CatalogVariant, PosDocument, SaleLine, StockCount, utc_iso
 
 __all__ = ["SquarePos", "square_error"]
 
+log = logging.getLogger(__name__)
+
 COUNTS_PAGE_LIMIT = 1000  # BatchRetrieveInventoryCountsRequest.limit maximum
 CATALOG_IDS_PER_CALL = 1000
+CHANGES_PER_CALL = 100  # BatchChangeInventory: "Max size is 100 changes"
 
 
 class _Count(BaseModel):
@@ -42,7 +51,8 @@ class _CountsPage(BaseModel):
 
 
 def square_error(response: httpx.Response) -> tuple[str | None, str]:
-    """Square's error body: {"errors": [{"category", "code", "detail", "field"}]}."""
+    """Square's error body: {"errors": [{"category", "code", "detail", "field"}]}. A named
+    field is appended as " (field <path>)", which `square_catalog` reads back."""
     body = response.json()
     errors = body.get("errors") or []
     if not errors:
@@ -54,9 +64,11 @@ def square_error(response: httpx.Response) -> tuple[str | None, str]:
 
 
 class SquarePos:
-    """Square as the POS: stock counts and catalogue variations."""
+    """Square as the POS: stock counts, catalogue variations and products."""
 
     system = "square"
+    products_per_write = 200  # 200 products' batches stay well under 10,000 objects a request
+    typed_variants = False  # any Square item holds one or more variations, no type to declare
 
     def __init__(
         self,
@@ -79,9 +91,21 @@ class SquarePos:
             error_parser=square_error,
             event_hooks=event_hooks,
         )
+        self._catalogue = SquareCatalogue(self._api, config.location_id)
 
     def close(self) -> None:
         self._api.close()
+
+    # -- products (ProductCatalogue) ------------------------------------------------------
+
+    def products_changed(self, since: datetime | None) -> Iterator[list[ProductData]]:
+        return self._catalogue.products_changed(since)
+
+    def products(self, product_ids: Sequence[str]) -> list[ProductData]:
+        return self._catalogue.products(product_ids)
+
+    def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
+        return self._catalogue.write_products(writes)
 
     def stock_changes(self, since: datetime | None) -> Iterator[list[StockCount]]:
         body: dict[str, Any] = {
@@ -267,6 +291,36 @@ class SquarePos:
         }
         refund = self._api.post("/v2/refunds", json=body, safe_to_repeat=True).json()
         return str(refund["refund"]["id"])
+
+    def set_stock_counts(self, counts: Sequence[tuple[str, int]], *, key: str) -> None:
+        """Absolute IN_STOCK counts as PHYSICAL_COUNT changes, 100 a call, each call keyed
+        from `key`. A repeat carries a new occurred_at, so Square answers a key it has seen
+        with IDEMPOTENCY_KEY_REUSED: that call was applied before and is skipped."""
+        negative = [pos_id for pos_id, quantity in counts if quantity < 0]
+        if negative:
+            raise ValueError(f"Square counts cannot be negative: {negative[:5]}")
+        now = utc_iso(datetime.now(UTC))
+        for start in range(0, len(counts), CHANGES_PER_CALL):
+            changes = [
+                {
+                    "type": "PHYSICAL_COUNT",
+                    "physical_count": {
+                        "catalog_object_id": pos_id,
+                        "location_id": self.config.location_id,
+                        "state": "IN_STOCK",
+                        "quantity": str(quantity),
+                        "occurred_at": now,
+                    },
+                }
+                for pos_id, quantity in counts[start : start + CHANGES_PER_CALL]
+            ]
+            body = {"idempotency_key": _subkey(key, f"count-{start}"), "changes": changes}
+            try:
+                self._api.post("/v2/inventory/changes/batch-create", json=body, safe_to_repeat=True)
+            except FatalError as exc:
+                if exc.code != "IDEMPOTENCY_KEY_REUSED":
+                    raise
+                log.info("Square counts %s-%d were set before; skipped", key, start)
 
 
 def _document(order: Mapping[str, Any]) -> PosDocument:

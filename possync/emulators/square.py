@@ -4,6 +4,7 @@ Written from Square's own OpenAPI file (shared/specs/square/api.json) and Square
 from our client code, so it cannot share our client's mistakes. Endpoints:
 
 - GET  /v2/locations                            ListLocations
+- GET  /v2/locations/{location_id}              RetrieveLocation
 - GET  /v2/catalog/list                         ListCatalog
 - POST /v2/catalog/batch-retrieve               BatchRetrieveCatalogObjects
 - POST /v2/catalog/search                       SearchCatalogObjects
@@ -125,6 +126,10 @@ def _catalog_routes(router: APIRouter, square: SquareState) -> None:
     @router.get("/locations")
     def list_locations() -> JSONResponse:
         return JSONResponse(square.list_locations())
+
+    @router.get("/locations/{location_id}")
+    def retrieve_location(location_id: str) -> JSONResponse:
+        return JSONResponse(square.retrieve_location(location_id))
 
     @router.get("/catalog/list")
     def list_catalog(

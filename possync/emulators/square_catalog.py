@@ -75,6 +75,7 @@ class Item:
     version: int
     variation_ids: list[str] = field(default_factory=list)
     is_taxable: bool = True
+    is_archived: bool = False
     is_deleted: bool = False
     type: str = "ITEM"
 
@@ -238,7 +239,7 @@ class Catalog:
             "product_type": "REGULAR",
             "description_html": f"<p>{html.escape(obj.description)}</p>",
             "description_plaintext": obj.description,
-            "is_archived": False,
+            "is_archived": obj.is_archived,
         }
         return self._envelope(obj, "item_data", data)
 

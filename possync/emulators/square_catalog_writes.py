@@ -9,7 +9,9 @@ stamps everything it writes with one clock tick as both `version` and `updated_a
 that lists `variations` keeps exactly those: its live variations left out of the list are
 deleted, as Square does; an ITEM without `variations` leaves them alone. Only ITEM and
 ITEM_VARIATION objects with FIXED_PRICING are implemented; anything else is refused with
-BAD_REQUEST rather than silently dropped.
+BAD_REQUEST rather than silently dropped. `is_archived` archives or unarchives an item (an
+archived item stays in every read, searches included, as the docs say of SearchCatalogObjects);
+like `is_taxable`, leaving it out keeps the item's current flag.
 
 Every batch is checked before anything is written, so a failed request writes nothing and a
 corrected retry may reuse its idempotency key. (Square applies each batch atomically and lets
@@ -170,13 +172,6 @@ class CatalogWriter:
                 "This emulator implements REGULAR items only.",
                 f"{path}.item_data.product_type",
             )
-        if data.is_archived:
-            raise SquareError(
-                400,
-                "BAD_REQUEST",
-                "This emulator does not archive items.",
-                f"{path}.item_data.is_archived",
-            )
         plan = _ItemPlan(path, obj.id, data, target, None)
         if data.variations is not None:
             plan.variations = [
@@ -271,6 +266,8 @@ class CatalogWriter:
         item.description = plan.data.description or ""
         if plan.data.is_taxable is not None:
             item.is_taxable = plan.data.is_taxable
+        if plan.data.is_archived is not None:
+            item.is_archived = plan.data.is_archived
         item.version = ms
         if plan.variations is not None:
             kept = [self._apply_variation(v, ms, resolved).id for v in plan.variations]

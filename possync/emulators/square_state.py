@@ -171,6 +171,13 @@ class SquareState:
     def list_locations(self) -> JsonDict:
         return {"locations": [self.location_json()]}
 
+    def retrieve_location(self, location_id: str) -> JsonDict:
+        """RetrieveLocation: this seller's one location, by id or as "main" (the spec: 'Specify
+        "main" as the location ID to retrieve details of the main location')."""
+        if location_id not in (self.location_id, "main"):
+            raise not_found(f"Location `{location_id}` not found.")
+        return {"location": self.location_json()}
+
     def require_location(self, location_id: str, field: str) -> None:
         if location_id != self.location_id:
             raise not_found(f"Location `{location_id}` not found.", field)

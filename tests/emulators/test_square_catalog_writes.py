@@ -518,3 +518,73 @@ def test_catalog_writes_conform_to_squares_spec(square: Emulator) -> None:
     }
     assert {r.status_code for _, r in checked} == {200, 400, 404}
     assert spec_problems(SpecRecorder(checked)) == []
+
+
+# --- archiving ------------------------------------------------------------------------------
+
+
+def test_archive_and_unarchive_an_item(square: Emulator, client: httpx.Client) -> None:
+    """`is_archived` is kept and returned; an archived item stays in every read, searches
+    included ("SearchCatalogObjects can also return any archived items", Square's docs)."""
+    created = new_item(client, "W-ARC", 1)
+    assert created["item_data"]["is_archived"] is False
+    since = created["updated_at"]
+    archived = {**created, "item_data": {**created["item_data"], "is_archived": True}}
+    response = upsert(client, archived)
+    assert response.status_code == 200, response.text
+    assert response.json()["catalog_object"]["item_data"]["is_archived"] is True
+    read = client.get(f"/v2/catalog/object/{created['id']}").json()["object"]
+    assert read["item_data"]["is_archived"] is True
+    found = search_changes(client, since)["objects"]
+    assert [(o["id"], o["item_data"]["is_archived"]) for o in found if o["type"] == "ITEM"] == [
+        (created["id"], True)
+    ]
+    by_name = client.post(
+        "/v2/catalog/search",
+        json={
+            "object_types": ["ITEM"],
+            "query": {"exact_query": {"attribute_name": "name", "attribute_value": "Item W-ARC"}},
+        },
+    ).json()
+    assert [o["id"] for o in by_name["objects"]] == [created["id"]]
+    # Inventory keeps working for an archived item's variation.
+    vid = created["item_data"]["variations"][0]["id"]
+    counted = client.post(
+        "/v2/inventory/changes/batch-create", json=batch(change("PHYSICAL_COUNT", vid, "4"))
+    )
+    assert counted.status_code == 200, counted.text
+    assert square.state.count(vid) == Decimal(4)
+
+    # Leaving the flag out keeps it (as with is_taxable); false unarchives.
+    renamed = {k: v for k, v in read.items() if k != "version"}
+    renamed["item_data"] = {
+        k: v for k, v in read["item_data"].items() if k not in ("is_archived", "variations")
+    }
+    renamed["item_data"]["name"] = "Item W-ARC renamed"
+    kept = upsert(client, renamed)
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["catalog_object"]["item_data"]["is_archived"] is True
+    current = kept.json()["catalog_object"]
+    back = {**current, "item_data": {**current["item_data"], "is_archived": False}}
+    unarchived = upsert(client, back)
+    assert unarchived.status_code == 200, unarchived.text
+    assert unarchived.json()["catalog_object"]["item_data"]["is_archived"] is False
+
+
+def test_a_new_item_may_be_created_archived(client: httpx.Client) -> None:
+    body = upsert_batches(
+        [
+            item(
+                "#arc",
+                "Archived at birth",
+                variation("#arc-1", "#arc", "W-ARC2-1", 100),
+                is_archived=True,
+            )
+        ]
+    )
+    response = client.post("/v2/catalog/batch-upsert", json=body)
+    assert response.status_code == 200, response.text
+    (created,) = response.json()["objects"]
+    assert created["item_data"]["is_archived"] is True
+    retrieved = client.post("/v2/catalog/batch-retrieve", json={"object_ids": [created["id"]]})
+    assert retrieved.json()["objects"][0]["item_data"]["is_archived"] is True

@@ -241,6 +241,16 @@ def test_list_locations_returns_the_configured_location(client: httpx.Client) ->
     assert location["status"] == "ACTIVE"
 
 
+def test_retrieve_location_by_id_or_as_main(client: httpx.Client) -> None:
+    listed = client.get("/v2/locations").json()["locations"][0]
+    for location_id in (LOCATION, "main"):
+        response = client.get(f"/v2/locations/{location_id}")
+        assert response.status_code == 200, response.text
+        assert response.json() == {"location": listed}
+    missing = client.get("/v2/locations/NOPE")
+    assert the_error(missing, 404)["code"] == "NOT_FOUND"
+
+
 # --- catalog ------------------------------------------------------------------------------
 
 
