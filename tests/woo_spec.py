@@ -89,6 +89,11 @@ def woocommerce_openapi() -> Any:
             schemas[name]["properties"]["shipping_class_id"] = {"type": "integer"}
     # GET /products?sku= also returns variations, whose type is 'variation'
     schemas["product"]["properties"]["type"]["enum"].append("variation")
+    # WooCommerce's own product schema: get_post_statuses() + future, auto-draft, trash
+    # (status=trash lists trashed products); the 2021 file lists no trash or auto-draft
+    statuses = schemas["product"]["properties"]["status"].get("enum")
+    if statuses is not None:
+        statuses += [s for s in ("trash", "auto-draft") if s not in statuses]
     # declared 'integer', but WooCommerce stores and answers its version string ("9.4.2")
     schemas["shop_order"]["properties"]["version"]["type"] = "string"
     # the generator reused the batch *request* schema for answers: `delete` answers the

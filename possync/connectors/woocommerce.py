@@ -4,7 +4,8 @@ Reads go by SKU where possible: `GET /products?sku=a,b,c` matches products and v
 alike (variations come back with `parent_id`), so a page of 100 SKUs costs one call.
 Writes go through the batch endpoints, 100 items a call: simple products through
 `/products/batch`, variations through their parent's `/products/{id}/variations/batch`
-(WooCommerce's products batch refuses variation ids).
+(WooCommerce's products batch refuses variation ids). The product catalogue (names, prices,
+codes; the `ProductCatalogue` protocol) lives in `woocommerce_products`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
 from possync.config import WooCommerceConfig
 from possync.connectors.http import ApiClient, RetryPolicy
+from possync.connectors.woocommerce_products import WooCommerceProducts, parse_gmt
 from possync.models import (
     OrderItem,
     StockUpdate,
@@ -59,9 +62,11 @@ def woocommerce_error(response: httpx.Response) -> tuple[str | None, str]:
 
 
 class WooCommerceShop:
-    """WooCommerce as the webshop whose stock follows the POS."""
+    """WooCommerce as the webshop whose stock follows the POS, and as a product catalogue."""
 
     system = "woocommerce"
+    products_per_write = BATCH_LIMIT  # one /products/batch call takes 100 products
+    typed_variants = True  # only a 'variable' product holds variations; a simple one cannot
 
     def __init__(
         self,
@@ -83,9 +88,21 @@ class WooCommerceShop:
             error_parser=woocommerce_error,
             event_hooks=event_hooks,
         )
+        self._catalogue = WooCommerceProducts(self._api, self._raw_pages, BATCH_LIMIT)
 
     def close(self) -> None:
         self._api.close()
+
+    # -- products (ProductCatalogue) ---------------------------------------------------
+
+    def products_changed(self, since: datetime | None) -> Iterator[list[ProductData]]:
+        return self._catalogue.products_changed(since)
+
+    def products(self, product_ids: Sequence[str]) -> list[ProductData]:
+        return self._catalogue.products(product_ids)
+
+    def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
+        return self._catalogue.write_products(writes)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -228,7 +245,7 @@ def _order(body: Mapping[str, Any]) -> WebOrder:
     return WebOrder(
         order_id=str(body["id"]),
         status=str(body["status"]),
-        modified_at=_gmt(body.get("date_modified_gmt") or body.get("date_created_gmt")),
+        modified_at=parse_gmt(body.get("date_modified_gmt") or body.get("date_created_gmt")),
         currency=str(body.get("currency") or ""),
         total=Decimal(str(body.get("total") or "0")),
         items=[_item(line) for line in body.get("line_items") or []],
@@ -265,12 +282,6 @@ def _item(line: Mapping[str, Any]) -> OrderItem:
         unit_price=(total / quantity).quantize(Decimal("0.01")) if quantity else Decimal(0),
         name=str(line.get("name") or ""),
     )
-
-
-def _gmt(value: object) -> datetime:
-    """WooCommerce's *_gmt fields carry no offset; they are UTC."""
-    moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _listing(item: _Item, parent_id: int | None = None) -> WebshopListing | None:

@@ -5,8 +5,10 @@ refunds and webhooks. The rules copied from WooCommerce (its WC_Product classes 
 wc/v3 REST controllers) are the ones a sync client trips over: SKUs are unique across
 products and variations (case-insensitively, as MySQL compares them), a managed stock
 quantity decides stock_status, a variable product's stock_status follows its variations,
-every save bumps date_modified, trashed items free their SKU, and the products endpoints
-refuse to edit a variation. Callers hold the WooState lock; nothing here locks.
+every save bumps date_modified, saving or deleting a variation re-saves its parent at the
+end of the request (so the parent's date_modified moves too), trashed items free their SKU,
+and the products endpoints refuse to edit a variation. Callers hold the WooState lock;
+nothing here locks.
 """
 
 from __future__ import annotations
@@ -180,6 +182,7 @@ class Catalog:
         self._slugs: set[str] = set()
         self._meta_id = 0
         self.version = 0  # bumped on every change, for list caches
+        self._deferred: dict[int, None] = {}  # parents queued by wc_deferred_product_sync
         self.on_change: Callable[[Product, str], None] = lambda _p, _event: None
 
     # --- lookups ---------------------------------------------------------------------
@@ -286,9 +289,8 @@ class Catalog:
                 self._remove(target)
             else:
                 self._trash(target)
-        parent = self.items.get(item.parent_id) if item.is_variation else None
-        if parent is not None:
-            self._sync_parent(parent)
+        if item.is_variation:
+            self._defer_sync(item.parent_id)
 
     def _trash(self, item: Product) -> None:
         self._unindex(item)
@@ -520,14 +522,32 @@ class Catalog:
             item.stock_status = "outofstock"
 
     def _sync_parent_of(self, item: Product) -> None:
-        parent = self.items.get(item.parent_id) if item.is_variation else None
-        if parent is not None:
-            self._sync_parent(parent)
+        """After a save: a variation queues its parent; a variable product syncs its status."""
+        if item.is_variation:
+            self._defer_sync(item.parent_id)
         elif item.type == "variable":
-            self._sync_parent(item, save=False)
+            self._sync_stock_status(item)  # WC_Product_Variable::validate_props
 
-    def _sync_parent(self, parent: Product, save: bool = True) -> None:
-        """WC_Product_Variable::sync_stock_status; the parent is saved only if it changed."""
+    def _defer_sync(self, parent_id: int) -> None:
+        """WC_Product::maybe_defer_product_sync: the parent is synced once, at shutdown."""
+        if parent_id:
+            self._deferred[parent_id] = None
+
+    def run_deferred_sync(self) -> None:
+        """WC_Post_Data::do_deferred_product_sync (on `shutdown`): each queued variable parent
+        goes through WC_Product_Variable::sync($product, save=true), and that save always
+        moves date_modified (WC_Product_Data_Store_CPT::update records every save event) even
+        when nothing changed. So a variation-only edit shows in the parent's modified_after."""
+        queued, self._deferred = list(self._deferred), {}
+        for parent_id in queued:
+            parent = self.items.get(parent_id)
+            if parent is None or parent.type != "variable":
+                continue  # deferred_product_sync only calls products that have sync()
+            self._sync_stock_status(parent)
+            self._touch(parent, "updated")
+
+    def _sync_stock_status(self, parent: Product) -> None:
+        """WC_Product_Variable_Data_Store_CPT::sync_stock_status (parents without own stock)."""
         if parent.type != "variable" or parent.manage_stock:
             return
         statuses = {
@@ -535,11 +555,7 @@ class Catalog:
             for child in (self.items.get(c) for c in parent.children)
             if child is not None and child.status == "publish"
         }
-        new = next((s for s in STOCK_STATUSES if s in statuses), "outofstock")
-        if new != parent.stock_status:
-            parent.stock_status = new
-            if save:
-                self._touch(parent, "updated")
+        parent.stock_status = next((s for s in STOCK_STATUSES if s in statuses), "outofstock")
 
     # --- bulk seeding ----------------------------------------------------------------
 
@@ -555,7 +571,7 @@ class Catalog:
             )
             self._seed_insert(child)
             item.children.append(child.id)
-        self._sync_parent(item, save=False)
+        self._sync_stock_status(item)
         return item
 
     def _seed_insert(self, item: Product) -> None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from decimal import Decimal
 from html import unescape
 from typing import Any
 from urllib.parse import quote
 
 from possync.emulators.woocommerce_catalog import Catalog, Product, min_child_price
 from possync.emulators.woocommerce_orders import LineItem, Order, Orders, Refund, RefundLine
-from possync.emulators.woocommerce_params import Json, money, wc_date
+from possync.emulators.woocommerce_params import Json, decimal_of, money, wc_date
 from possync.emulators.woocommerce_webhooks import Webhook
 
 WC_VERSION = "9.4.2"  # the WooCommerce version the emulator claims (orders carry it)
@@ -63,7 +62,8 @@ def _links(**hrefs: str) -> Json:
 def _price_html(price: str, site: Site) -> str:
     if price == "":
         return ""
-    amount = money(Decimal(price))
+    # wc_get_price_to_display casts to float: junk a plugin left in the meta shows as 0.00
+    amount = money(decimal_of(price))
     return (
         '<span class="woocommerce-Price-amount amount"><bdi>'
         f'<span class="woocommerce-Price-currencySymbol">{site.currency_symbol}</span>'

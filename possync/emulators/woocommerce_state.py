@@ -57,13 +57,15 @@ class WooState:
 
     @contextmanager
     def transaction(self, site_url: str | None = None) -> Iterator[None]:
-        """Hold the lock for one request; queue its webhook deliveries when it ends."""
+        """Hold the lock for one request; when it ends, run WooCommerce's shutdown work (the
+        deferred parent syncs) and queue the request's webhook deliveries."""
         with self.lock:
             if site_url and site_url != self.site.url:
                 self.site = replace(self.site, url=site_url)
             try:
                 yield
             finally:
+                self.catalog.run_deferred_sync()
                 self._flush_events()
 
     # --- public API for tests and the demo ---------------------------------------------

@@ -253,6 +253,21 @@ def test_type_status_search_and_stock_status_filters(shop: Shop) -> None:
     assert all(p["stock_status"] == "outofstock" for p in out)
 
 
+def test_status_any_lists_every_status_but_trash(shop: Shop) -> None:
+    """WP_Query's 'any' leaves out statuses with exclude_from_search (trash, auto-draft)."""
+    made = {
+        status: new_product(shop, f"ANY-{status}", status=status)["id"]
+        for status in ("draft", "pending", "private", "publish")
+    }
+    trashed = new_product(shop, "ANY-trash")["id"]
+    shop.client.delete(f"/products/{trashed}")
+    include = ",".join(str(i) for i in [*made.values(), trashed])
+    listed = shop.client.get("/products", params={"include": include, "status": "any"}).json()
+    assert sorted(p["id"] for p in listed) == sorted(made.values())
+    in_trash = shop.client.get("/products", params={"include": include, "status": "trash"})
+    assert [p["id"] for p in in_trash.json()] == [trashed]
+
+
 def test_fields_parameter_trims_each_item(shop: Shop) -> None:
     items = shop.client.get(
         "/products", params={"_fields": "id,sku,stock_quantity", "per_page": 3}
@@ -560,9 +575,6 @@ def test_variation_stock_drives_the_parent_stock_status(
     shop.client.put(f"{base}/{first}", json={"stock_quantity": 0})
     parent = shop.client.get(f"/products/{variable['id']}").json()
     assert parent["stock_status"] == "instock"
-    assert (
-        parent["date_modified"] == variable["date_modified"]
-    )  # parent not saved: unchanged status
     clock[0] += timedelta(minutes=1)
     shop.client.patch(f"{base}/{second}", json={"stock_quantity": 0})
     updated = shop.client.post(f"{base}/{third}", json={"stock_quantity": 0}).json()
@@ -570,7 +582,32 @@ def test_variation_stock_drives_the_parent_stock_status(
     assert updated["date_modified_gmt"] == "2030-01-01T12:02:00"
     parent = shop.client.get(f"/products/{variable['id']}").json()
     assert parent["stock_status"] == "outofstock"
-    assert parent["date_modified_gmt"] == "2030-01-01T12:02:00"  # saved when its status changed
+
+
+def test_a_variation_save_re_saves_its_parent(
+    shop: Shop, variable: dict[str, Any], clock: list[datetime]
+) -> None:
+    """WC_Product::maybe_defer_product_sync queues the parent; at shutdown
+    WC_Product_Variable::sync saves it, and every save moves post_modified, changed or not."""
+    base = f"/products/{variable['id']}/variations"
+    first, second, _ = variable["variations"]
+    clock[0] += timedelta(minutes=5)
+    shop.client.put(f"{base}/{first}", json={"regular_price": "21.00"})  # status unchanged
+    parent = shop.client.get(f"/products/{variable['id']}").json()
+    assert parent["date_modified_gmt"] == "2030-01-01T12:05:00"
+    assert parent["stock_status"] == variable["stock_status"]
+    changed = shop.client.get(
+        "/products", params={"modified_after": "2030-01-01T12:04:00", "dates_are_gmt": "true"}
+    ).json()
+    assert variable["id"] in [p["id"] for p in changed]
+    clock[0] += timedelta(minutes=5)
+    shop.client.post(f"{base}/batch", json={"update": [{"id": second, "sku": "RE-SAVED"}]})
+    parent = shop.client.get(f"/products/{variable['id']}").json()
+    assert parent["date_modified_gmt"] == "2030-01-01T12:10:00"
+    clock[0] += timedelta(minutes=5)
+    shop.client.delete(f"{base}/{second}", params={"force": "true"})
+    parent = shop.client.get(f"/products/{variable['id']}").json()
+    assert parent["date_modified_gmt"] == "2030-01-01T12:15:00"
 
 
 def test_variation_batch_and_delete(shop: Shop, variable: dict[str, Any]) -> None:
