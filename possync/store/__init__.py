@@ -6,6 +6,7 @@ ledger with its refund/cancellation events, and the webhook delivery log.
 Alembic, and returns the typed repository the flows use.
 """
 
+from possync.store.catalog_state import CatalogState, CodeRow, Pair
 from possync.store.engine import DEFAULT_SQLITE_NAME, database_url, make_engine, migrate, redact_url
 from possync.store.repository import (
     EVENT_KINDS,
@@ -26,10 +27,13 @@ __all__ = [
     "EVENT_KINDS",
     "EVENT_STATES",
     "ORDER_STATES",
+    "CatalogState",
+    "CodeRow",
     "Link",
     "OrderEvent",
     "OrderLine",
     "OrderRecord",
+    "Pair",
     "QuarantineEntry",
     "QuarantinedRecord",
     "RunRecord",

@@ -43,6 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement, Update
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
+from possync.store.catalog_state import CatalogState
 from possync.store.engine import WRITE_OPTION, database_url, make_engine, migrate, redact_url
 from possync.store.tables import (
     EVENT_STATES,
@@ -389,6 +390,11 @@ class Store:
             engine.dispose()
             raise
         return cls(engine)
+
+    @property
+    def catalog(self) -> CatalogState:
+        """Product pairs and the catalogue code index (the product sync's memory)."""
+        return CatalogState(self)
 
     def close(self) -> None:
         """Close the pooled connections."""

@@ -26,10 +26,12 @@ __all__ = [
     "EVENT_STATES",
     "ORDER_STATES",
     "Base",
+    "CatalogCode",
     "Cursor",
     "IdMap",
     "OrderEventLog",
     "OrderLedger",
+    "ProductPair",
     "Quarantine",
     "RunLog",
     "StockLedger",
@@ -255,3 +257,34 @@ class WebhookDelivery(Base):
     source: Mapped[str] = mapped_column(String())
     delivery_key: Mapped[str] = mapped_column(String())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProductPair(Base):
+    """A POS product and the webshop product it is synced with, and the fingerprints of each
+    side's synced fields as they were when both last agreed (a change that comes back with
+    that fingerprint is our own write, not news)."""
+
+    __tablename__ = "product_pairs"
+    __table_args__ = (UniqueConstraint("shop_system", "shop_id", "pos_system"),)
+
+    pos_system: Mapped[str] = mapped_column(String(), primary_key=True)
+    pos_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    shop_system: Mapped[str] = mapped_column(String(), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(String())
+    pos_fingerprint: Mapped[str] = mapped_column(String())
+    shop_fingerprint: Mapped[str] = mapped_column(String())
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CatalogCode(Base):
+    """Every SKU and barcode each side's catalogue holds, linked or not: what new products
+    are matched against without reading the other side's whole catalogue again."""
+
+    __tablename__ = "catalog_codes"
+    __table_args__ = (Index(None, "system", "sku"), Index(None, "system", "barcode"))
+
+    system: Mapped[str] = mapped_column(String(), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    variant_id: Mapped[str] = mapped_column(String(), primary_key=True)
+    sku: Mapped[str | None] = mapped_column(String())
+    barcode: Mapped[str | None] = mapped_column(String())

@@ -32,8 +32,9 @@ from possync.store.tables import Base
 
 INITIAL_TABLES = {"id_map", "sync_cursors", "stock_ledger", "quarantine", "run_log"}
 ORDER_TABLES = {"order_ledger", "order_events", "webhook_deliveries"}
-TABLES = INITIAL_TABLES | ORDER_TABLES
-HEAD = "0002"
+PRODUCT_TABLES = {"product_pairs", "catalog_codes"}
+TABLES = INITIAL_TABLES | ORDER_TABLES | PRODUCT_TABLES
+HEAD = "0003"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -82,6 +83,8 @@ def test_migration_creates_every_table_and_constraint(store: Store) -> None:
     ]
     assert inspector.get_pk_constraint("sync_cursors")["constrained_columns"] == ["name"]
     assert inspector.get_pk_constraint("run_log")["constrained_columns"] == ["id"]
+    assert _unique_sets(store.engine, "product_pairs") == {("shop_system", "shop_id", "pos_system")}
+    assert {("system", "sku"), ("system", "barcode")} <= _index_sets(store.engine, "catalog_codes")
     with store.engine.connect() as conn:
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     assert versions == [HEAD]
