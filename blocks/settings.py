@@ -51,6 +51,19 @@ class SyncSettings(Block):
         description="The first order run takes web orders changed this many hours back only "
         "(older ones are history the POS already knows)",
     )
+    product_fields: list[Literal["name", "description", "price", "sku", "barcode", "state"]] = (
+        Field(
+            default=["name", "description", "price", "sku", "barcode", "state"],
+            description="Fields the product sync copies from the master side; the other side "
+            "keeps its own values of the others (e.g. leave out description to keep the "
+            "webshop's own texts). Images are never touched",
+        )
+    )
+    archive_on_delete: bool = Field(
+        default=True,
+        description="A product deleted on the master side is archived (not deleted) on the "
+        "other side",
+    )
     woocommerce_webhook_secret: SecretStr | None = Field(
         default=None, description="Secret of the WooCommerce webhooks (order.created/updated)"
     )
@@ -64,4 +77,6 @@ class SyncSettings(Block):
             order_accepted_statuses=tuple(self.order_accepted_statuses),
             order_mode=self.order_mode,
             orders_first_run_lookback_hours=self.orders_first_run_lookback_hours,
+            product_fields=tuple(self.product_fields),
+            archive_on_delete=self.archive_on_delete,
         )

@@ -11,20 +11,31 @@ from prefect.deployments import run_deployment
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.orders import transfer_orders
+from flows.products import sync_products
 from flows.refunds import process_refunds
 from flows.stock import sync_stock
 
 STOCK_DEPLOYMENT = "stock-sync/stock-sync"
 
 
-def deployments(stock_interval: float, orders_interval: float) -> list[RunnerDeployment]:
+def deployments(
+    stock_interval: float, orders_interval: float, products_interval: float = 900
+) -> list[RunnerDeployment]:
     """The deployments `make run` serves (prefect.yaml declares the same for a worker)."""
     made = [
         sync_stock.to_deployment(
             name="stock-sync",
             interval=timedelta(seconds=stock_interval),
-            description="POS stock → webshop. Schedule: POSSYNC_STOCK_INTERVAL seconds.",
+            description="Stock from its master (the POS, or the webshop in setup "
+            "webshop_master) to the other side. Schedule: POSSYNC_STOCK_INTERVAL seconds.",
             tags=["possync", "stock"],
+        ),
+        sync_products.to_deployment(
+            name="product-sync",
+            interval=timedelta(seconds=products_interval),
+            description="Products, variants, prices and barcodes from the master side (the "
+            "setup setting) to the other. Schedule: POSSYNC_PRODUCTS_INTERVAL seconds.",
+            tags=["possync", "products"],
         ),
         transfer_orders.to_deployment(
             name="transfer-orders",
@@ -43,13 +54,18 @@ def deployments(stock_interval: float, orders_interval: float) -> list[RunnerDep
     return cast(list[RunnerDeployment], made)
 
 
-def serve_all(stock_interval: float, orders_interval: float, run_now: bool = True) -> None:
+def serve_all(
+    stock_interval: float,
+    orders_interval: float,
+    products_interval: float = 900,
+    run_now: bool = True,
+) -> None:
     """Serve every deployment on its schedule until interrupted; start one stock run now."""
     if run_now:
         threading.Thread(target=_kick_off, name="first-run", daemon=True).start()
     # pause_on_shutdown=False: a restart of the main job keeps the schedules running.
     serve(
-        *deployments(stock_interval, orders_interval),
+        *deployments(stock_interval, orders_interval, products_interval),
         print_starting_message=False,
         pause_on_shutdown=False,
     )

@@ -21,9 +21,11 @@ app = typer.Typer(help="possync: POS ↔ webshop ↔ accounting, as Prefect flow
 emulators_app = typer.Typer(help="The vendor emulators.")
 sync_app = typer.Typer(help="Run one flow now (needs the Blocks, e.g. from `possync run`).")
 webhooks_app = typer.Typer(help="The webhook receiver.")
+products_app = typer.Typer(help="Products between the POS and the webshop.")
 app.add_typer(emulators_app, name="emulators")
 app.add_typer(sync_app, name="sync")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(products_app, name="products")
 
 DEMO_SQUARE_TOKEN = "sq-demo-token"  # noqa: S105 - the emulator's demo credential
 DEMO_WOO_KEY = "ck_demo"
@@ -82,6 +84,19 @@ def run() -> None:
         )
         shopper.start()
         running.append(shopper)
+        from possync.emulators.catalogue_editors import PosProductEditor, WebProductEditor
+
+        editors = [
+            PosProductEditor(
+                square.url, DEMO_SQUARE_TOKEN, every_seconds=settings.product_edit_every
+            ),
+            WebProductEditor(
+                woo.url, DEMO_WOO_KEY, DEMO_WOO_SECRET, every_seconds=settings.product_edit_every
+            ),
+        ]
+        for editor in editors:
+            editor.start()
+            running.append(editor)
         typer.echo(
             f"\npossync is running.\n"
             f"  Prefect UI:            {server.ui_url}\n"
@@ -90,13 +105,16 @@ def run() -> None:
             f"  Webhook receiver:      {receiver.woocommerce_url}\n"
             f"  stock-sync every {settings.stock_interval:g} s (POSSYNC_STOCK_INTERVAL); "
             f"orders and refunds on webhooks, and every {settings.orders_interval:g} s\n"
+            f"  product-sync every {settings.products_interval:g} s (POSSYNC_PRODUCTS_INTERVAL); "
+            f"switch who is master in the Block 'possync-settings' (field setup)\n"
             f"  a POS sale every {settings.simulator_every:g} s, "
-            f"a web order every {settings.web_order_every:g} s\n"
+            f"a web order every {settings.web_order_every:g} s, "
+            f"a price edit on each side every {settings.product_edit_every:g} s\n"
             f"  Logs: {server.log_path.parent}. Press Ctrl-C to stop.\n"
         )
         from flows.serve import serve_all
 
-        serve_all(settings.stock_interval, settings.orders_interval)
+        serve_all(settings.stock_interval, settings.orders_interval, settings.products_interval)
     except KeyboardInterrupt:
         typer.echo("possync: stopping …")
     finally:
@@ -113,6 +131,9 @@ def emulators_serve(
     woocommerce_port: Annotated[int, typer.Option()] = 8702,
     seed: Annotated[int, typer.Option()] = 7,
     variable_share: Annotated[float, typer.Option(help="share of products with sizes")] = 0.2,
+    empty_webshop: Annotated[
+        bool, typer.Option(help="seed the POS only (an initial product import)")
+    ] = False,
 ) -> None:
     """Serve the Square and WooCommerce emulators with the demo catalogue until Ctrl-C."""
     from possync.settings import RunSettings
@@ -124,7 +145,7 @@ def emulators_serve(
         seed=seed,
         variable_share=variable_share,
     )
-    square, woo = _start_emulators(settings)
+    square, woo = _start_emulators(settings, seed_webshop=not empty_webshop)
     typer.echo(f"square {square.url}\nwoocommerce {woo.url}", color=False)
     sys.stdout.flush()
     _until_ctrl_c(square, woo)
@@ -138,6 +159,50 @@ def sync_stock_now(
     from flows.stock import sync_stock
 
     typer.echo(sync_stock(full=full))
+
+
+@sync_app.command("products")
+def sync_products_now(
+    full: Annotated[bool, typer.Option(help="re-read both catalogues")] = False,
+) -> None:
+    """Run the product-sync flow once in this process."""
+    from flows.products import sync_products
+
+    typer.echo(sync_products(full=full))
+
+
+@products_app.command("import")
+def products_import() -> None:
+    """The initial import: read both catalogues whole, link what exists by SKU then barcode,
+    create the rest on the other side, with a progress bar. Safe to run again after a crash:
+    what was committed is skipped, what was written but not recorded is linked, not doubled."""
+    typer.echo(products_import_result(show_progress=True))
+
+
+def products_import_result(show_progress: bool) -> dict[str, int]:
+    """Run the product-sync flow over both whole catalogues, showing its progress."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from flows.products import sync_products
+    from possync import productsync
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not show_progress,
+    ) as bar:
+        task = bar.add_task("products", total=None)
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        productsync.PROGRESS_LISTENERS.append(show)
+        try:
+            return sync_products(full=True)
+        finally:
+            productsync.PROGRESS_LISTENERS.remove(show)
 
 
 @sync_app.command("orders")
@@ -190,7 +255,9 @@ def _until_ctrl_c(*parts: _Stoppable) -> None:
             part.stop()
 
 
-def _start_emulators(settings: RunSettings) -> tuple[RunningServer, RunningServer]:
+def _start_emulators(
+    settings: RunSettings, seed_webshop: bool = True
+) -> tuple[RunningServer, RunningServer]:
     from possync.emulators.demo import demo_catalogue
     from possync.emulators.server import serve_in_thread
     from possync.emulators.square import SquareState, create_square_app
@@ -202,7 +269,8 @@ def _start_emulators(settings: RunSettings) -> tuple[RunningServer, RunningServe
     square_state = SquareState(location_id=DEMO_LOCATION)
     square_state.seed(catalogue)
     woo_state = WooState(currency="DKK")
-    woo_state.seed(catalogue)
+    if seed_webshop:
+        woo_state.seed(catalogue)
     square = serve_in_thread(
         create_square_app(square_state, access_token=DEMO_SQUARE_TOKEN),
         settings.host,

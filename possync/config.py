@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from possync.catalog import PRODUCT_FIELDS, ProductField
+
 Setup = Literal["pos_master", "webshop_products", "webshop_master"]
 
 
@@ -55,3 +57,19 @@ class SyncConfig(_Config):
     orders_first_run_lookback_hours: float = Field(
         24.0, ge=0, description="the first order run takes orders changed this recently only"
     )
+    product_fields: tuple[ProductField, ...] = Field(
+        PRODUCT_FIELDS,
+        description="fields the product sync owns and copies master → other side; the other "
+        "side keeps its own values of the rest (images are never touched)",
+    )
+    archive_on_delete: bool = Field(
+        True, description="a product deleted on the master side is archived on the other"
+    )
+
+    @property
+    def products_master(self) -> Literal["pos", "webshop"]:
+        return "pos" if self.setup == "pos_master" else "webshop"
+
+    @property
+    def stock_master(self) -> Literal["pos", "webshop"]:
+        return "webshop" if self.setup == "webshop_master" else "pos"

@@ -18,6 +18,12 @@ class RunSettings(BaseSettings):
     orders_interval: float = Field(
         120, gt=0, description="seconds between scheduled order and refund runs (safety net)"
     )
+    products_interval: float = Field(
+        120,
+        gt=0,
+        description="seconds between product-sync runs (the demo's default is short "
+        "so a switch of setup shows quickly)",
+    )
     host: str = "127.0.0.1"
     prefect_port: int = 4200
     square_port: int = 8701
@@ -26,5 +32,8 @@ class RunSettings(BaseSettings):
     demo_skus: int = Field(500, gt=0, description="size of the emulated shop's catalogue")
     simulator_every: float = Field(3.0, gt=0, description="seconds between POS sales")
     web_order_every: float = Field(20.0, gt=0, description="seconds between web orders")
+    product_edit_every: float = Field(
+        45.0, gt=0, description="seconds between the demo admins' price edits (each side)"
+    )
     seed: int = 7
     variable_share: float = Field(0.2, ge=0, le=1, description="share of products with sizes")

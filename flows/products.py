@@ -1,0 +1,56 @@
+"""Flow `product-sync`: products from the master side (the `setup` setting) to the other."""
+
+from __future__ import annotations
+
+from typing import cast
+from uuid import UUID
+
+from prefect import flow
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+
+from blocks import SETTINGS_BLOCK
+from possync import product_report, productsync
+from tasks import products as t
+from tasks.common import connect, unvisited
+
+CHUNKS_PER_TASK = 20  # 2,000 WooCommerce products a task: few task runs, fine progress
+
+
+@flow(name="product-sync")
+def sync_products(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict[str, int]:
+    """Create, update and archive products on the other side, variants, prices and barcodes
+    included. A first run (or `full`) reads both catalogues and links what exists by SKU,
+    then barcode, before creating anything."""
+    c = connect(settings_block)
+    try:
+        sides = productsync.sides_for(c.settings, c.pos, c.shop)
+        rules = productsync.rules_for(c.settings, sides)
+        reading = t.read_products(sides, c.store, rules, full)
+        chunks = productsync.chunks(reading.masters, sides.other.products_per_write)
+        progress = cast(UUID, create_progress_artifact(0.0, key="product-sync-progress"))
+        total = productsync.ChunkResult()
+        done = 0
+        productsync.report_progress(0, len(reading.masters))
+        for start in range(0, len(chunks), CHUNKS_PER_TASK):
+            group = chunks[start : start + CHUNKS_PER_TASK]
+            result = t.sync_chunks(
+                sides, c.store, rules, unvisited(group), unvisited(reading.others)
+            )
+            total.add(result)
+            done += sum(len(chunk) for chunk in group)
+            update_progress_artifact(progress, 100.0 * done / max(len(reading.masters), 1))
+            productsync.report_progress(done, len(reading.masters))
+        update_progress_artifact(progress, 100.0)
+        t.finish(sides, c.store, unvisited(reading), unvisited(total))
+        summary = product_report.summarize(sides, reading, total)
+        markdown = product_report.markdown(summary)
+        create_table_artifact(product_report.rows(total), key="product-sync", description=markdown)
+        create_markdown_artifact(markdown, key="product-sync-summary")
+        return summary.as_dict()
+    finally:
+        c.close()
