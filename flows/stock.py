@@ -10,7 +10,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from blocks import SETTINGS_BLOCK
 from possync import reports, stocksync
 from tasks import stock as t
-from tasks.common import connect, unvisited
+from tasks.common import Connections, connect, unvisited
 
 
 # Prefect 3.8 types ThreadPoolTaskRunner() as TaskRunner[Never]; it is the documented use.
@@ -20,6 +20,8 @@ def sync_stock(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict
     a first run is always full and links existing products by SKU, then barcode."""
     c = connect(settings_block)
     try:
+        if c.settings.stock_master == "webshop":
+            return _webshop_to_pos(c)
         overlap = c.settings.stock_overlap_seconds
         candidates = t.read_candidates(c.pos, c.shop, c.store, full, overlap)
         matched = t.match_and_link(c.pos, c.shop, c.store, unvisited(candidates))
@@ -55,3 +57,14 @@ def sync_stock(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict
         return summary.as_dict()
     finally:
         c.close()
+
+
+def _webshop_to_pos(c: Connections) -> dict[str, int]:
+    """Setup `webshop_master`: the webshop's stock is set in the POS."""
+    run_id = str(flow_run.id) if flow_run.id else None
+    result = t.webshop_stock_to_pos(c.pos, c.shop, c.store, run_id)
+    rows = reports.problem_rows(result.problems)
+    markdown = reports.counts_markdown("Stock: webshop → POS", result.as_dict())
+    create_table_artifact(rows, key="stock-sync", description=markdown)
+    create_markdown_artifact(markdown, key="stock-sync-summary")
+    return result.as_dict()

@@ -99,3 +99,23 @@ def order_rows(
 def orders_markdown(title: str, counts: dict[str, int]) -> str:
     cells = " | ".join(str(v) for v in counts.values())
     return f"### {title}\n\n| {' | '.join(counts)} |\n|{'---:|' * len(counts)}\n| {cells} |\n"
+
+
+def problem_rows(problems: Sequence[Problem]) -> list[dict[str, str | None]]:
+    """One row per quarantined record."""
+    return [
+        {
+            "status": "quarantined",
+            "record": p.record_id,
+            "sku": p.sku,
+            "field": p.field,
+            "reason": p.reason,
+        }
+        for p in problems
+    ]
+
+
+def counts_markdown(title: str, counts: dict[str, int]) -> str:
+    lines = [f"# {title}", "", "| | |", "|---|---|"]
+    lines += [f"| {name.replace('_', ' ')} | {value} |" for name, value in counts.items()]
+    return "\n".join(lines) + "\n"

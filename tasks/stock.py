@@ -8,7 +8,7 @@ from datetime import timedelta
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from possync import stocksync
+from possync import stock_to_pos, stocksync
 from possync.connectors.base import Pos, Webshop
 from possync.connectors.errors import FatalError
 from possync.models import StockUpdate, WriteOutcome
@@ -42,3 +42,10 @@ def push_batches(
 @task(name="finish-stock-sync", cache_policy=NO_CACHE)
 def finish(pos: Pos, shop: Webshop, store: Store, end: stocksync.RunEnd) -> None:
     stocksync.finish(pos, shop, store, end)
+
+
+@task(name="webshop-stock-to-pos", **RETRYING)
+def webshop_stock_to_pos(
+    pos: Pos, shop: Webshop, store: Store, run_id: str | None
+) -> stock_to_pos.ToPosResult:
+    return stock_to_pos.sync_to_pos(pos, shop, store, run_id)
