@@ -27,7 +27,9 @@ class Bench:
 
 
 @contextmanager
-def running_shop(skus: int, variable_share: float = 0.2) -> Iterator[Bench]:
+def running_shop(
+    skus: int, variable_share: float = 0.2, empty_webshop: bool = False
+) -> Iterator[Bench]:
     """Emulators seeded with `skus` SKUs, a Prefect server, Blocks saved; os.environ is set
     up so that this process and its children use them."""
     from possync.emulators.server import free_port
@@ -49,7 +51,7 @@ def running_shop(skus: int, variable_share: float = 0.2) -> Iterator[Bench]:
         sys.executable, "-m", "possync.cli", "emulators", "serve", "--skus", str(skus),
         "--square-port", str(sq_port), "--woocommerce-port", str(woo_port),
         "--variable-share", str(variable_share),
-    ]  # fmt: skip
+    ] + (["--empty-webshop"] if empty_webshop else [])  # fmt: skip
     emulators = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     server = None
     try:
