@@ -62,8 +62,10 @@ class ProductData(_Model):
 class ProductWrite(_Model):
     """Create (`product.id` None) or update one product and its variants in one side.
 
-    On update only `fields` are written; variants with an id are updated, variants without
-    one are created, and variants of the product not listed are left alone.
+    On update `product` is the whole product as it should be afterwards: variants with an id
+    are updated, those without one created (the planner always lists every variant the
+    product keeps, since Square drops variations an item's write leaves out). Where the
+    vendor takes a subset, only `fields` are sent.
     """
 
     key: str = Field(description="the caller's correlation id, echoed in the outcome")

@@ -246,7 +246,8 @@ def sync_chunk(
     writes: list[ProductWrite] = []
     planned: dict[str, tuple[_Work, ProductData | None, ProductData]] = {}
     saved_pairs: list[Pair] = []
-    saved_links: list[Link] = []
+    linked_pairs: list[tuple[ProductData, ProductData]] = []
+    written_codes: dict[str, list[CodeRow]] = {}
     for item in work:
         mid = str(item.master.id)
         other = current.get(item.other_id) if item.other_id else None
@@ -279,7 +280,7 @@ def sync_chunk(
             saved_pairs.append(
                 sides.pair(mid, str(other.id), master_fp, planner.fingerprint(other, rules.fields))
             )
-            saved_links += _links_for(sides, store, item.master, other)
+            linked_pairs.append((item.master, other))
             result.synced.append(mid)
             continue
         if other is not None and item.pair is not None:
@@ -303,8 +304,8 @@ def sync_chunk(
             other_fp = planner.fingerprint(written, rules.fields)
             master_fp = planner.fingerprint(item.master, rules.fields)
             saved_pairs.append(sides.pair(mid, outcome.product_id, master_fp, other_fp))
-            saved_links += _links_for(sides, store, item.master, written)
-            store.catalog.replace_codes(other_system, {outcome.product_id: _codes(written)})
+            linked_pairs.append((item.master, written))
+            written_codes[outcome.product_id] = _codes(written)
             if other is None:
                 result.created.append(mid)
             elif item.master.deleted:
@@ -314,8 +315,9 @@ def sync_chunk(
                 if item.pair is None:
                     result.linked.append(mid)
             result.synced.append(mid)
+    store.catalog.replace_codes(other_system, written_codes)
     store.catalog.save_pairs(saved_pairs)
-    store.save_links(saved_links)
+    store.save_links(_links_for(sides, store, linked_pairs))
     return result
 
 
@@ -367,25 +369,37 @@ def _variant_links(
     return found
 
 
-def _links_for(sides: Sides, store: Store, master: ProductData, other: ProductData) -> list[Link]:
-    """Id-map rows for each pair of variants (matched by SKU), keeping existing keys."""
-    mid, oid = str(master.id), str(other.id)
-    other_by_sku = {v.sku: v for v in other.variants if v.sku}
-    m_ids = [_variant_key(mid, str(v.id)) for v in master.variants]
-    existing = store.links_by_external(sides.master.system, [mid]).get(mid, [])
-    known = {link.variant_id: link.product_key for link in existing}
-    o_existing = store.links_by_external(sides.other.system, [oid]).get(oid, [])
-    o_known = {link.variant_id: link.product_key for link in o_existing}
-    rows: list[Link] = []
-    for variant, m_vid in zip(master.variants, m_ids, strict=True):
-        twin = other_by_sku.get(variant.sku or "")
-        if twin is None or twin.id is None:
-            continue
-        o_vid = _variant_key(oid, str(twin.id))
-        key = known.get(m_vid) or o_known.get(o_vid) or store.new_product_key()
-        rows.append(Link(key, sides.master.system, mid, m_vid, variant.sku, variant.barcode))
-        rows.append(Link(key, sides.other.system, oid, o_vid, twin.sku, twin.barcode))
-    return rows
+def _links_for(
+    sides: Sides, store: Store, pairs: Sequence[tuple[ProductData, ProductData]]
+) -> list[Link]:
+    """Id-map rows for each pair of variants (matched by SKU) of these paired products,
+    keeping the keys they already have; two look-ups for the whole chunk."""
+    master_ids = [str(m.id) for m, _ in pairs]
+    other_ids = [str(o.id) for _, o in pairs]
+    known = {
+        (link.external_id, link.variant_id): link.product_key
+        for rows in store.links_by_external(sides.master.system, master_ids).values()
+        for link in rows
+    }
+    o_known = {
+        (link.external_id, link.variant_id): link.product_key
+        for rows in store.links_by_external(sides.other.system, other_ids).values()
+        for link in rows
+    }
+    found: list[Link] = []
+    for master, other in pairs:
+        mid, oid = str(master.id), str(other.id)
+        other_by_sku = {v.sku: v for v in other.variants if v.sku}
+        for variant in master.variants:
+            twin = other_by_sku.get(variant.sku or "")
+            if twin is None or twin.id is None:
+                continue
+            m_vid = _variant_key(mid, str(variant.id))
+            o_vid = _variant_key(oid, str(twin.id))
+            key = known.get((mid, m_vid)) or o_known.get((oid, o_vid)) or store.new_product_key()
+            found.append(Link(key, sides.master.system, mid, m_vid, variant.sku, variant.barcode))
+            found.append(Link(key, sides.other.system, oid, o_vid, twin.sku, twin.barcode))
+    return found
 
 
 def _with_ids(wanted: ProductData, outcome: ProductWriteOutcome) -> ProductData:

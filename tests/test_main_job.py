@@ -1,6 +1,7 @@
 """The main job, started the way `make run` starts it: it must bring up the Prefect server,
-the emulators and the served deployment, complete a stock-sync run, and stop cleanly on
-Ctrl-C. This keeps `make run` from rotting silently."""
+the emulators and the served deployments, complete a stock-sync run, carry a web order to
+the POS, let a switch of setup in the settings Block turn the product flow around, and stop
+cleanly on Ctrl-C. This keeps `make run` from rotting silently."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -59,6 +61,39 @@ def web_order_reaches_pos(woo_port: int, square_port: int) -> tuple[str, float]:
     return order_id, float("inf")
 
 
+def products_flow_the_other_way(api: str, woo_port: int, square_port: int) -> tuple[str, str]:
+    """Switch the settings Block to webshop_products as a user would in the UI, re-price a
+    webshop product, run the product-sync deployment: the POS gets the new price."""
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from blocks import SyncSettings
+
+    woo = httpx.Client(
+        base_url=f"http://127.0.0.1:{woo_port}/wp-json/wc/v3", auth=("ck_demo", "cs_demo")
+    )
+    product = woo.get("/products", params={"per_page": "5", "type": "simple"}).json()[0]
+    with temporary_settings({PREFECT_API_URL: api}):
+        settings = cast(SyncSettings, SyncSettings.load("possync-settings"))
+        settings.setup = "webshop_products"
+        settings.save("possync-settings", overwrite=True)
+        woo.put(f"/products/{product['id']}", json={"regular_price": "777.77"}).raise_for_status()
+        run = cast(FlowRun, run_deployment("product-sync/product-sync", timeout=180))
+        assert run.state is not None and run.state.is_completed(), run.state
+    square = httpx.Client(
+        base_url=f"http://127.0.0.1:{square_port}",
+        headers={"Authorization": "Bearer sq-demo-token"},
+    )
+    body = {
+        "object_types": ["ITEM_VARIATION"],
+        "query": {"exact_query": {"attribute_name": "sku", "attribute_value": product["sku"]}},
+    }
+    [variation] = square.post("/v2/catalog/search", json=body).json()["objects"]
+    amount = variation["item_variation_data"]["price_money"]["amount"]
+    return product["sku"], str(amount)
+
+
 def port_open(port: int) -> bool:
     try:
         httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
@@ -76,6 +111,7 @@ def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Pa
         "POSSYNC_DEMO_SKUS": "60",
         "POSSYNC_SIMULATOR_EVERY": "0.5",
         "POSSYNC_WEB_ORDER_EVERY": "3600",
+        "POSSYNC_PRODUCT_EDIT_EVERY": "3600",
         **{f"POSSYNC_{name}_PORT": str(port) for name, port in ports.items()},
     }
     for inherited in ("PREFECT_API_URL", "PREFECT_HOME", "POSSYNC_DATABASE_URL"):
@@ -109,6 +145,8 @@ def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Pa
         assert port_open(ports["SQUARE"]) and port_open(ports["WOOCOMMERCE"])
         order_id, seconds = web_order_reaches_pos(ports["WOOCOMMERCE"], ports["SQUARE"])
         assert seconds < 30, f"web order {order_id} took {seconds:.1f} s to reach the POS"
+        sku, amount = products_flow_the_other_way(api, ports["WOOCOMMERCE"], ports["SQUARE"])
+        assert amount == "77777", f"{sku}: the webshop's new price did not reach the POS"
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
