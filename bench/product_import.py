@@ -42,13 +42,15 @@ def main() -> None:
         if args.latency_ms:
             faults = {"latency_seconds": args.latency_ms / 1000}
             httpx.put(f"{bench.woo}/_emulator/faults", json=faults).raise_for_status()
+        catalogue = 0
         for phase in ("import", "again"):
             for url in (bench.square, bench.woo):
                 httpx.post(f"{url}/_emulator/reset").raise_for_status()
             if args.latency_ms:
                 httpx.put(f"{bench.woo}/_emulator/faults", json=faults).raise_for_status()
             result = child(phase)
-            report(phase, result, calls(bench.square), calls(bench.woo))
+            catalogue = catalogue or result["summary"]["read"]
+            report(phase, result, calls(bench.square), calls(bench.woo), catalogue)
 
 
 def calls(url: str) -> dict[str, int]:
@@ -56,18 +58,25 @@ def calls(url: str) -> dict[str, int]:
     return counts
 
 
-def report(phase: str, result: dict[str, Any], square: dict[str, int], woo: dict[str, int]) -> None:
+def report(
+    phase: str,
+    result: dict[str, Any],
+    square: dict[str, int],
+    woo: dict[str, int],
+    catalogue: int,
+) -> None:
     summary = result["summary"]
-    products = max(summary["read"], 1)
+    products = max(catalogue, 1)
     square_calls, woo_calls = sum(square.values()), sum(woo.values())
     woo_writes = sum(n for k, n in woo.items() if k.split(" ")[0] in {"POST", "PUT", "DELETE"})
     print(
         f"{phase}: {result['wall_s']:.1f} s wall, {summary['read']:,} products read, "
         f"{summary['created']:,} created, {summary['updated']:,} updated, "
-        f"{summary['quarantined']} quarantined, peak RSS {result['rss_mb']:.0f} MB\n"
+        f"{summary['quarantined']} quarantined, {summary['own_writes_seen_back']:,} own writes "
+        f"seen back, peak RSS {result['rss_mb']:.0f} MB\n"
         f"  calls: {square_calls:,} to Square, {woo_calls:,} to WooCommerce "
         f"({woo_writes:,} writes); {(square_calls + woo_calls) / products:.3f} calls per "
-        f"product\n"
+        f"product of the catalogue\n"
         f"  busiest routes: "
         + ", ".join(f"{k} x{n}" for k, n in sorted(woo.items(), key=lambda x: -x[1])[:3]),
         flush=True,

@@ -35,6 +35,26 @@ class WooCommerceConfig(_Config):
     timeout_seconds: float = 30.0
 
 
+class XeroConfig(_Config):
+    """Xero Accounting API: an OAuth 2.0 access token and the organisation (tenant) id."""
+
+    base_url: str = "https://api.xero.com/api.xro/2.0"
+    access_token: SecretStr
+    tenant_id: str
+    timeout_seconds: float = 30.0
+
+
+class EconomicConfig(_Config):
+    """e-conomic REST: the app's secret token, the agreement's grant token, the journal
+    the vouchers go to."""
+
+    base_url: str = "https://restapi.e-conomic.com"
+    app_secret_token: SecretStr
+    agreement_grant_token: SecretStr
+    journal_number: int = 1
+    timeout_seconds: float = 30.0
+
+
 OrderMode = Literal["sale", "adjustment"]
 
 

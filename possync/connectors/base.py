@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from possync.accounting import PosRefund, PosSale, PostedVoucher, Voucher
 from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
 from possync.models import (
     CatalogVariant,
@@ -157,6 +158,44 @@ class ProductCatalogue(Protocol):
 
         On update, `product` is the whole product as it should be afterwards (every variant
         it keeps, with its id); only `fields` are sent where the vendor can take a subset."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class SalesJournal(Protocol):
+    """A POS's completed sales and refunds over a time range (the turnover's source)."""
+
+    system: str
+
+    def sales_between(self, start: datetime, end: datetime) -> Iterator[list[PosSale]]:
+        """Pages of sales completed in [start, end) at the shop's location."""
+        ...
+
+    def refunds_between(self, start: datetime, end: datetime) -> Iterator[list[PosRefund]]:
+        """Pages of completed refunds created in [start, end) at the shop's location."""
+        ...
+
+    def sales(self, sale_ids: Sequence[str]) -> list[PosSale]:
+        """These sales, whatever their day (a refund's sale may be older)."""
+        ...
+
+
+@runtime_checkable
+class Accounting(Protocol):
+    """An accounting system that takes the day's turnover as one journal voucher."""
+
+    system: str
+
+    def post_voucher(self, voucher: Voucher, *, key: str) -> PostedVoucher:
+        """Post the voucher; repeating with the same key posts nothing new (where the
+        vendor takes idempotency keys), and a refused voucher raises FatalError."""
+        ...
+
+    def find_voucher(self, voucher: Voucher) -> PostedVoucher | None:
+        """The voucher already posted with this reference on its day, if any: how a retry
+        after a lost answer avoids posting twice."""
         ...
 
     def close(self) -> None: ...
