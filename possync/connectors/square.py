@@ -4,7 +4,9 @@ Square is master of stock: we read IN_STOCK counts at the shop's location change
 cursor (`inventory/counts/batch-retrieve` with `updated_after`) and the catalogue data of the
 variations they belong to (`catalog/batch-retrieve`). When the webshop is master of stock,
 absolute counts are written as PHYSICAL_COUNT changes. Products (items with their variations)
-are read and written by `square_catalog.SquareCatalogue`, which `SquarePos` delegates to.
+are read and written by `square_catalog.SquareCatalogue`, and the completed sales and refunds
+of a time range (the daily turnover's `SalesJournal`) by `square_sales.SquareSales`; `SquarePos`
+delegates to both.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from possync.accounting import PosRefund, PosSale
 from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
 from possync.config import SquareConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient, RetryPolicy
 from possync.connectors.square_catalog import SquareCatalogue
+from possync.connectors.square_sales import SquareSales
 from possync.models import CatalogVariant, PosDocument, SaleLine, StockCount, utc_iso
 
 __all__ = ["SquarePos", "square_error"]
@@ -64,7 +68,7 @@ def square_error(response: httpx.Response) -> tuple[str | None, str]:
 
 
 class SquarePos:
-    """Square as the POS: stock counts, catalogue variations and products."""
+    """Square as the POS: stock counts, catalogue variations, products, sales and refunds."""
 
     system = "square"
     products_per_write = 200  # 200 products' batches stay well under 10,000 objects a request
@@ -92,6 +96,7 @@ class SquarePos:
             event_hooks=event_hooks,
         )
         self._catalogue = SquareCatalogue(self._api, config.location_id)
+        self._journal = SquareSales(self._api, config.location_id)
 
     def close(self) -> None:
         self._api.close()
@@ -106,6 +111,17 @@ class SquarePos:
 
     def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
         return self._catalogue.write_products(writes)
+
+    # -- completed sales and refunds (SalesJournal), see square_sales -----------------------
+
+    def sales_between(self, start: datetime, end: datetime) -> Iterator[list[PosSale]]:
+        return self._journal.sales_between(start, end)
+
+    def refunds_between(self, start: datetime, end: datetime) -> Iterator[list[PosRefund]]:
+        return self._journal.refunds_between(start, end)
+
+    def sales(self, sale_ids: Sequence[str]) -> list[PosSale]:
+        return self._journal.sales(sale_ids)
 
     def stock_changes(self, since: datetime | None) -> Iterator[list[StockCount]]:
         body: dict[str, Any] = {

@@ -49,7 +49,10 @@ class FaultConfig(BaseModel):
     latency_seconds: float = Field(
         0.0, ge=0, description="added to every answer, as a remote shop's round trip would"
     )
-    only_paths: list[str] = Field(default_factory=list, description="route templates; empty = all")
+    only_paths: list[str] = Field(
+        default_factory=list,
+        description="route templates, or 'METHOD template' for one method; empty = all",
+    )
     seed: int | None = None
 
 
@@ -92,7 +95,7 @@ class EmulatorControl:
     def _pick_fault(self, key: str) -> str | None:
         with self._lock:
             f = self.faults
-            if f.only_paths and not any(key.endswith(" " + p) for p in f.only_paths):
+            if f.only_paths and not any(key == p or key.endswith(" " + p) for p in f.only_paths):
                 return None
             roll = self._rng.random()
             fault = _fault_for(roll, f)
@@ -193,11 +196,20 @@ def _current_transport() -> asyncio.Transport | None:
 
 
 def _route_template(app: FastAPI, request: Request) -> str:
-    """The matched route's path template, so counts group `/products/17` as `/products/{id}`."""
+    """The matched route's path template, so counts group `/products/17` as `/products/{id}`.
+    FastAPI 0.150 keeps an included router as one entry whose routes it resolves lazily;
+    its candidates carry the templates."""
     from starlette.routing import Match
 
     for route in app.router.routes:
         match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", request.url.path))
+        if match != Match.FULL:
+            continue
+        candidates = getattr(route, "effective_candidates", None)
+        for candidate in candidates() if callable(candidates) else []:
+            regex = getattr(candidate, "path_regex", None)
+            methods = getattr(candidate, "methods", None) or set()
+            if regex is not None and regex.match(request.url.path) and request.method in methods:
+                return str(candidate.path_format)
+        return str(getattr(route, "path", request.url.path))
     return request.url.path

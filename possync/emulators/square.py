@@ -18,10 +18,12 @@ from our client code, so it cannot share our client's mistakes. Endpoints:
 - GET  /v2/inventory/{catalog_object_id}        RetrieveInventoryCount
 - POST /v2/orders                               CreateOrder
 - POST /v2/orders/search                        SearchOrders
+- POST /v2/orders/batch-retrieve                BatchRetrieveOrders
 - GET  /v2/orders/{order_id}                    RetrieveOrder
-- POST /v2/payments                             CreatePayment (source_id EXTERNAL)
+- POST /v2/payments                             CreatePayment (EXTERNAL, CASH, Sandbox card nonce)
 - GET  /v2/payments/{payment_id}                GetPayment
 - POST /v2/refunds                              RefundPayment
+- GET  /v2/refunds                              ListPaymentRefunds
 - GET  /v2/refunds/{refund_id}                  GetPaymentRefund
 
 Every /v2 request needs `Authorization: Bearer <access_token>`; errors use Square's body
@@ -47,6 +49,7 @@ from possync.emulators.square_models import (
     BatchDeleteCatalogObjectsRequest,
     BatchRetrieveCatalogObjectsRequest,
     BatchRetrieveInventoryCountsRequest,
+    BatchRetrieveOrdersRequest,
     BatchUpsertCatalogObjectsRequest,
     CreateOrderRequest,
     CreatePaymentRequest,
@@ -200,6 +203,10 @@ def _sales_routes(router: APIRouter, square: SquareState) -> None:
     def search_orders(body: SearchOrdersRequest) -> JSONResponse:
         return JSONResponse(square.search_orders(body))
 
+    @router.post("/orders/batch-retrieve")
+    def batch_retrieve_orders(body: BatchRetrieveOrdersRequest) -> JSONResponse:
+        return JSONResponse(square.batch_retrieve_orders(body))
+
     @router.get("/orders/{order_id}")
     def retrieve_order(order_id: str) -> JSONResponse:
         return JSONResponse(square.retrieve_order(order_id))
@@ -215,6 +222,30 @@ def _sales_routes(router: APIRouter, square: SquareState) -> None:
     @router.post("/refunds")
     def refund_payment(body: RefundPaymentRequest) -> JSONResponse:
         return JSONResponse(square.refund_payment(body))
+
+    @router.get("/refunds")
+    def list_payment_refunds(
+        begin_time: str | None = None,
+        end_time: str | None = None,
+        sort_order: str | None = None,
+        cursor: str | None = None,
+        location_id: str | None = None,
+        status: str | None = None,
+        source_type: str | None = None,
+        limit: int | None = None,
+    ) -> JSONResponse:
+        return JSONResponse(
+            square.list_refunds(
+                begin_time=begin_time,
+                end_time=end_time,
+                sort_order=sort_order,
+                cursor=cursor,
+                location_id=location_id,
+                status=status,
+                source_type=source_type,
+                limit=limit,
+            )
+        )
 
     @router.get("/refunds/{refund_id}")
     def get_payment_refund(refund_id: str) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""The emulated Square catalog: ITEM objects with their embedded ITEM_VARIATIONs.
+"""The emulated Square catalog: ITEM objects with their embedded ITEM_VARIATIONs, and TAXes.
 
 Objects are kept in creation order (that order is what ListCatalog and SearchCatalogObjects
 page through) and indexed by id and by SKU/UPC, so a 100k-SKU catalogue answers lookups
@@ -61,6 +61,7 @@ DEFAULT_TYPES = frozenset(
 SEARCHABLE = {
     "ITEM": ("name", "description", "abbreviation"),
     "ITEM_VARIATION": ("name", "upc", "sku"),
+    "TAX": ("name",),
 }
 _ALL_SEARCHABLE = {"name", "description", "abbreviation", "upc", "sku", "caption", "display_name"}
 _TOKEN = re.compile(r"[0-9a-z]+")
@@ -98,7 +99,24 @@ class Variation:
     type: str = "ITEM_VARIATION"
 
 
-CatalogObject = Item | Variation
+@dataclass(slots=True)
+class Tax:
+    """A CatalogTax; the fields a write left out stay None and are not rendered."""
+
+    id: str
+    name: str
+    position: int
+    version: int
+    percentage: str | None = None
+    inclusion_type: str | None = None
+    calculation_phase: str | None = None
+    applies_to_custom_amounts: bool | None = None
+    enabled: bool | None = None
+    is_deleted: bool = False
+    type: str = "TAX"
+
+
+CatalogObject = Item | Variation | Tax
 
 
 class Catalog:
@@ -146,6 +164,11 @@ class Catalog:
         item.variation_ids.append(variation.id)
         self._index(variation)
         return variation
+
+    def add_tax(self, ids: IdFactory, version: int) -> Tax:
+        tax = Tax(ids.next("TAX"), "", len(self.order), version)
+        self._add(tax)
+        return tax
 
     def set_codes(self, variation: Variation, sku: str, upc: str) -> None:
         """Change a variation's SKU and UPC, keeping the lookup indexes right."""
@@ -227,10 +250,17 @@ class Catalog:
         assert isinstance(obj, Item)
         return obj
 
+    def tax(self, object_id: str) -> Tax | None:
+        """A live TAX object, or None."""
+        obj = self.live(object_id)
+        return obj if isinstance(obj, Tax) else None
+
     def to_json(self, obj: CatalogObject) -> JsonDict:
         """The CatalogObject as Square returns it (an ITEM embeds its variations)."""
         if isinstance(obj, Variation):
             return self._variation_json(obj)
+        if isinstance(obj, Tax):
+            return self._tax_json(obj)
         data: JsonDict = {
             "name": obj.name,
             "description": obj.description,
@@ -257,6 +287,18 @@ class Catalog:
             "stockable": v.stockable,
         }
         return self._envelope(v, "item_variation_data", data)
+
+    def _tax_json(self, tax: Tax) -> JsonDict:
+        data: JsonDict = {"name": tax.name}
+        optional = {
+            "calculation_phase": tax.calculation_phase,
+            "inclusion_type": tax.inclusion_type,
+            "percentage": tax.percentage,
+            "applies_to_custom_amounts": tax.applies_to_custom_amounts,
+            "enabled": tax.enabled,
+        }
+        data.update({k: v for k, v in optional.items() if v is not None})
+        return self._envelope(tax, "tax_data", data)
 
     def _shown_variations(self, item: Item) -> list[Variation]:
         """A live item embeds its live variations; a deleted one those deleted with it."""

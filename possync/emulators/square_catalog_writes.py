@@ -7,9 +7,11 @@ the write is refused with VERSION_MISMATCH. Each write replaces what it names (a
 `description_plaintext` are ignored, a variation's ordinal being its place in its item) and
 stamps everything it writes with one clock tick as both `version` and `updated_at`. An ITEM
 that lists `variations` keeps exactly those: its live variations left out of the list are
-deleted, as Square does; an ITEM without `variations` leaves them alone. Only ITEM and
-ITEM_VARIATION objects with FIXED_PRICING are implemented; anything else is refused with
-BAD_REQUEST rather than silently dropped. `is_archived` archives or unarchives an item (an
+deleted, as Square does; an ITEM without `variations` leaves them alone. ITEM and
+ITEM_VARIATION objects with FIXED_PRICING are implemented, and TAX objects (CatalogTax: name,
+percentage, inclusion_type, calculation_phase, applies_to_custom_amounts, enabled; a field
+left out is not rendered, as the emulator knows no defaults for it); anything else is refused
+with BAD_REQUEST rather than silently dropped. `is_archived` archives or unarchives an item (an
 archived item stays in every read, searches included, as the docs say of SearchCatalogObjects);
 like `is_taxable`, leaving it out keeps the item's current flag.
 
@@ -22,23 +24,24 @@ Runs under `SquareState.lock`, called from its methods.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
-from possync.emulators.square_catalog import Catalog, Item, Variation
+from possync.emulators.square_catalog import Catalog, Item, Tax, Variation
 from possync.emulators.square_common import (
     IdFactory,
     SquareError,
     invalid,
     not_found,
 )
-from possync.emulators.square_models import CatalogItem, CatalogItemVariation
+from possync.emulators.square_models import CatalogItem, CatalogItemVariation, CatalogTax
 from possync.emulators.square_models import CatalogObject as CatalogObjectIn
 
 # BatchUpsertCatalogObjects: "Each batch may contain up to 1,000 objects ... The total number
 # of objects across all batches for a single request may not exceed 10,000" (variations count).
 MAX_OBJECTS_PER_BATCH = 1000
 MAX_OBJECTS_PER_REQUEST = 10_000
-IMPLEMENTED_TYPES = ("ITEM", "ITEM_VARIATION")
+IMPLEMENTED_TYPES = ("ITEM", "ITEM_VARIATION", "TAX")
 T = TypeVar("T")
 
 
@@ -62,10 +65,18 @@ class _ItemPlan:
 
 
 @dataclass
+class _TaxPlan:
+    where: str
+    id: str
+    data: CatalogTax
+    target: Tax | None
+
+
+@dataclass
 class _Batch:
     """One validated batch: its top-level objects in request order."""
 
-    plans: list[_ItemPlan | _VariationPlan] = field(default_factory=list)
+    plans: list[_ItemPlan | _VariationPlan | _TaxPlan] = field(default_factory=list)
     temp_ids: set[str] = field(default_factory=set)
     temp_items: set[str] = field(default_factory=set)
 
@@ -118,13 +129,15 @@ class CatalogWriter:
         for obj, path in zip(objects, paths, strict=True):
             if obj.type == "ITEM":
                 batch.plans.append(self._plan_item(obj, path, batch))
+            elif obj.type == "TAX":
+                batch.plans.append(self._plan_tax(obj, path))
             else:
                 batch.plans.append(
                     self._plan_variation(obj, path, batch, parent=None, ordinal=None)
                 )
         return batch
 
-    def _common(self, obj: CatalogObjectIn, path: str) -> Item | Variation | None:
+    def _common(self, obj: CatalogObjectIn, path: str) -> Item | Variation | Tax | None:
         """Checks every object gets; the existing object it updates (None: a new one)."""
         if obj.type not in IMPLEMENTED_TYPES:
             raise SquareError(
@@ -158,12 +171,24 @@ class CatalogWriter:
             )
         return target
 
+    def _plan_tax(self, obj: CatalogObjectIn, path: str) -> _TaxPlan:
+        target = self._common(obj, path)
+        assert target is None or isinstance(target, Tax)
+        data = _required(obj.tax_data, f"{path}.tax_data")
+        for other in ("item_data", "item_variation_data"):
+            if getattr(obj, other) is not None:
+                raise invalid("A TAX carries tax_data only.", f"{path}.{other}")
+        if data.percentage is not None:
+            check_percentage(data.percentage, f"{path}.tax_data.percentage")
+        return _TaxPlan(path, obj.id, data, target)
+
     def _plan_item(self, obj: CatalogObjectIn, path: str, batch: _Batch) -> _ItemPlan:
         target = self._common(obj, path)
         assert target is None or isinstance(target, Item)
         data = _required(obj.item_data, f"{path}.item_data")
-        if obj.item_variation_data is not None:
-            raise invalid("An ITEM carries item_data only.", f"{path}.item_variation_data")
+        if obj.item_variation_data is not None or obj.tax_data is not None:
+            other = "item_variation_data" if obj.item_variation_data is not None else "tax_data"
+            raise invalid("An ITEM carries item_data only.", f"{path}.{other}")
         _required(data.name, f"{path}.item_data.name")
         if data.product_type not in (None, "REGULAR"):
             raise SquareError(
@@ -194,10 +219,9 @@ class CatalogWriter:
         assert target is None or isinstance(target, Variation)
         where = f"{path}.item_variation_data"
         data = _required(obj.item_variation_data, where)
-        if obj.item_data is not None:
-            raise invalid(
-                "An ITEM_VARIATION carries item_variation_data only.", f"{path}.item_data"
-            )
+        if obj.item_data is not None or obj.tax_data is not None:
+            other = "item_data" if obj.item_data is not None else "tax_data"
+            raise invalid("An ITEM_VARIATION carries item_variation_data only.", f"{path}.{other}")
         item_ref = data.item_id or parent
         item_ref = _required(item_ref, f"{where}.item_id")
         if parent is not None and item_ref != parent:
@@ -252,6 +276,9 @@ class CatalogWriter:
         for variation_plan in batch.plans:
             if isinstance(variation_plan, _VariationPlan):
                 resolved[variation_plan.id] = self._apply_variation(variation_plan, ms, resolved).id
+        for tax_plan in batch.plans:
+            if isinstance(tax_plan, _TaxPlan):
+                resolved[tax_plan.id] = self._apply_tax(tax_plan, ms).id
         for temp in sorted(batch.temp_ids, key=list(resolved).index):
             mappings[temp] = resolved[temp]
         self.catalog.touch(ms)
@@ -277,6 +304,19 @@ class CatalogWriter:
             rest = [v for v in item.variation_ids if v not in kept]
             item.variation_ids = kept + rest
         return item
+
+    def _apply_tax(self, plan: _TaxPlan, ms: int) -> Tax:
+        """Each write replaces the tax's data, like the other object types."""
+        tax = plan.target if plan.target is not None else self.catalog.add_tax(self.ids, ms)
+        data = plan.data
+        tax.name = data.name or ""
+        tax.percentage = data.percentage
+        tax.inclusion_type = data.inclusion_type
+        tax.calculation_phase = data.calculation_phase
+        tax.applies_to_custom_amounts = data.applies_to_custom_amounts
+        tax.enabled = data.enabled
+        tax.version = ms
+        return tax
 
     def _apply_variation(
         self, plan: _VariationPlan, ms: int, resolved: dict[str, str]
@@ -318,6 +358,17 @@ def _all_objects(
         for i, variation in enumerate(variations or []):
             found.append((variation, f"{path}.item_data.variations[{i}]"))
     return found
+
+
+def check_percentage(value: str, field: str) -> Decimal:
+    """A tax percentage: a non-negative decimal with '.' as separator and no '%' sign."""
+    try:
+        percentage = Decimal(value)
+    except InvalidOperation:
+        percentage = None
+    if percentage is None or not percentage.is_finite() or percentage < 0 or "e" in value.lower():
+        raise invalid(f"`{value}` is not a percentage such as `7.5`.", field)
+    return percentage
 
 
 def _required(value: T | None, field: str) -> T:

@@ -167,6 +167,21 @@ class CatalogItem(SquareModel):
     is_archived: bool | None = None
 
 
+TaxCalculationPhase = Literal["TAX_SUBTOTAL_PHASE", "TAX_TOTAL_PHASE"]
+TaxInclusionType = Literal["ADDITIVE", "INCLUSIVE"]
+
+
+class CatalogTax(SquareModel):
+    """A TAX object's `tax_data` (`applies_to_product_set_id` is not implemented)."""
+
+    name: str | None = Field(None, max_length=255)
+    calculation_phase: TaxCalculationPhase | None = None
+    inclusion_type: TaxInclusionType | None = None
+    percentage: str | None = None
+    applies_to_custom_amounts: bool | None = None
+    enabled: bool | None = None
+
+
 class CatalogObject(SquareModel):
     type: CatalogObjectType
     id: str = Field(min_length=1)
@@ -176,6 +191,7 @@ class CatalogObject(SquareModel):
     present_at_all_locations: bool | None = None
     item_data: CatalogItem | None = None
     item_variation_data: CatalogItemVariation | None = None
+    tax_data: CatalogTax | None = None
 
 
 class CatalogObjectBatch(SquareModel):
@@ -256,6 +272,27 @@ class OrderSource(SquareModel):
     name: str | None = None
 
 
+OrderLineItemTaxType = Literal["UNKNOWN_TAX", "ADDITIVE", "INCLUSIVE"]
+OrderLineItemTaxScope = Literal["OTHER_TAX_SCOPE", "LINE_ITEM", "ORDER"]
+
+
+class OrderLineItemTax(SquareModel):
+    """An order's tax: a catalog TAX by id, or an ad hoc one by name and percentage."""
+
+    uid: str | None = Field(None, max_length=60)
+    catalog_object_id: str | None = Field(None, max_length=192)
+    catalog_version: int | None = None
+    name: str | None = Field(None, max_length=255)
+    type: OrderLineItemTaxType | None = None
+    percentage: str | None = Field(None, max_length=10)
+    scope: OrderLineItemTaxScope | None = None
+
+
+class OrderLineItemAppliedTax(SquareModel):
+    uid: str | None = Field(None, max_length=60)
+    tax_uid: str = Field(min_length=1, max_length=60)
+
+
 class OrderLineItem(SquareModel):
     uid: str | None = Field(None, max_length=60)
     name: str | None = Field(None, max_length=512)
@@ -267,6 +304,7 @@ class OrderLineItem(SquareModel):
     item_type: OrderLineItemItemType | None = None
     metadata: dict[str, str] | None = None
     base_price_money: Money | None = None
+    applied_taxes: list[OrderLineItemAppliedTax] | None = None
 
 
 class Order(SquareModel):
@@ -275,6 +313,7 @@ class Order(SquareModel):
     source: OrderSource | None = None
     customer_id: str | None = Field(None, max_length=191)
     line_items: list[OrderLineItem] | None = None
+    taxes: list[OrderLineItemTax] | None = None
     metadata: dict[str, str] | None = None
     ticket_name: str | None = Field(None, max_length=30)
     state: OrderState | None = None
@@ -283,6 +322,11 @@ class Order(SquareModel):
 class CreateOrderRequest(SquareModel):
     order: Order | None = None
     idempotency_key: str | None = Field(None, max_length=192)
+
+
+class BatchRetrieveOrdersRequest(SquareModel):
+    location_id: str | None = None
+    order_ids: list[str]
 
 
 class TimeRange(SquareModel):
@@ -343,6 +387,12 @@ class ExternalPaymentDetails(SquareModel):
     source_fee_money: Money | None = None
 
 
+class CashPaymentDetails(SquareModel):
+    """`change_back_money` is read-only (computed), so it is not accepted here."""
+
+    buyer_supplied_money: Money
+
+
 class CreatePaymentRequest(SquareModel):
     source_id: str = Field(min_length=1)
     idempotency_key: str = Field(min_length=1, max_length=45)
@@ -355,6 +405,7 @@ class CreatePaymentRequest(SquareModel):
     reference_id: str | None = Field(None, max_length=40)
     buyer_email_address: str | None = Field(None, max_length=255)
     note: str | None = Field(None, max_length=500)
+    cash_details: CashPaymentDetails | None = None
     external_details: ExternalPaymentDetails | None = None
 
 

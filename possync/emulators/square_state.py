@@ -8,12 +8,13 @@ state can also be driven and inspected directly from tests and demos.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from possync.emulators.demo import DemoProduct
-from possync.emulators.square_catalog import Catalog, Item, Variation
+from possync.emulators.square_catalog import Catalog, CatalogObject
 from possync.emulators.square_catalog_writes import CatalogWriter, check_limits
 from possync.emulators.square_common import (
     Clock,
@@ -43,18 +44,21 @@ from possync.emulators.square_models import (
     BatchDeleteCatalogObjectsRequest,
     BatchRetrieveCatalogObjectsRequest,
     BatchRetrieveInventoryCountsRequest,
+    BatchRetrieveOrdersRequest,
     BatchUpsertCatalogObjectsRequest,
     CreateOrderRequest,
     CreatePaymentRequest,
     InventoryAdjustment,
     InventoryChange,
     InventoryPhysicalCount,
+    Money,
     RefundPaymentRequest,
     SearchCatalogObjectsRequest,
     SearchOrdersRequest,
     UpsertCatalogObjectRequest,
 )
-from possync.emulators.square_orders import Sales
+from possync.emulators.square_orders import DEFAULT_SOURCE_NAME, Sales
+from possync.emulators.square_seed import SeededIds, SeedSale
 
 RETRIEVE_COUNT_PAGE_SIZE = 100
 OCCURRED_AT_MAX_AGE_MS = 24 * 3600 * 1000  # "cannot be older than 24 hours"
@@ -98,6 +102,7 @@ class SquareState:
         self.location_name = location_name
         self.timezone = timezone
         self.currency = currency
+        self.country = _COUNTRY_BY_CURRENCY.get(currency)
         self.clock = Clock()
         self.lock = threading.RLock()
         self.ids = IdFactory(location_id)
@@ -139,6 +144,37 @@ class SquareState:
                     touched.append(count)
             self.inventory.stamp(touched, ms)
 
+    def seed_sales(
+        self, sales: Iterable[SeedSale], *, source_name: str = DEFAULT_SOURCE_NAME
+    ) -> SeededIds:
+        """Completed POS sales, each paid by one payment at its `closed_at`, without HTTP and
+        without touching stock (their lines are ad hoc). Kept column-wise (about 60 bytes a
+        sale) and indexed by closed_at, so a year of a busy shop stays small and a day's
+        SearchOrders does not scan the year. Payment ids are the order ids with PAYM for SALE
+        (`seeded_payment_id`)."""
+        with self.lock:
+            return self.sales.seeded.add(sales, source_name)
+
+    @staticmethod
+    def seeded_payment_id(order_id: str) -> str:
+        """The payment of a seeded sale."""
+        return "PAYM" + order_id.removeprefix("SALE")
+
+    def seed_refund(
+        self, payment_id: str, amount: int, created_at: datetime, *, reason: str | None = None
+    ) -> JsonDict:
+        """RefundPayment as if made at `created_at` (an aware datetime): `amount` minor units
+        back on the payment, with its return order; the PaymentRefund as JSON."""
+        req = RefundPaymentRequest(
+            idempotency_key=f"seed-refund-{payment_id}-{created_at.isoformat()}",
+            amount_money=Money(amount=amount, currency=self.currency),
+            payment_id=payment_id,
+            reason=reason,
+        )
+        with self.lock:
+            ms = int(created_at.timestamp() * 1000 + 0.5)
+            return dict(self.sales.refund_payment(req, ms)["refund"])
+
     def variation_id_for_sku(self, sku: str) -> str:
         """The ITEM_VARIATION id carrying `sku` (KeyError when there is none)."""
         with self.lock:
@@ -164,8 +200,8 @@ class SquareState:
             "business_name": self.location_name,
             "type": "PHYSICAL",
         }
-        if country := _COUNTRY_BY_CURRENCY.get(self.currency):
-            location["country"] = country
+        if self.country:
+            location["country"] = self.country
         return location
 
     def list_locations(self) -> JsonDict:
@@ -276,7 +312,7 @@ class SquareState:
                 raise not_found(f"Object with ID `{object_id}` not found.")
             return self._delete([obj])
 
-    def _delete(self, targets: list[Item | Variation]) -> JsonDict:
+    def _delete(self, targets: list[CatalogObject]) -> JsonDict:
         if not targets:
             return {"deleted_at": rfc3339(self.clock.peek())}
         ms = self.clock.tick()
@@ -488,6 +524,10 @@ class SquareState:
         with self.lock:
             return self.sales.search_orders(req)
 
+    def batch_retrieve_orders(self, req: BatchRetrieveOrdersRequest) -> JsonDict:
+        with self.lock:
+            return self.sales.batch_retrieve_orders(req)
+
     def create_payment(self, req: CreatePaymentRequest) -> JsonDict:
         return self.idempotent(
             "CreatePayment",
@@ -511,6 +551,31 @@ class SquareState:
     def get_refund(self, refund_id: str) -> JsonDict:
         with self.lock:
             return self.sales.get_refund(refund_id)
+
+    def list_refunds(
+        self,
+        *,
+        begin_time: str | None = None,
+        end_time: str | None = None,
+        sort_order: str | None = None,
+        cursor: str | None = None,
+        location_id: str | None = None,
+        status: str | None = None,
+        source_type: str | None = None,
+        limit: int | None = None,
+    ) -> JsonDict:
+        """ListPaymentRefunds, by its query parameters."""
+        with self.lock:
+            return self.sales.desk.list_refunds(
+                begin_time=begin_time,
+                end_time=end_time,
+                sort_order=sort_order,
+                cursor=cursor,
+                location_id=location_id,
+                status=status,
+                source_type=source_type,
+                limit=limit,
+            )
 
     # --- idempotency -------------------------------------------------------------------------
 

@@ -290,7 +290,7 @@ def test_payment_must_match_the_amount_due(square: Emulator, client: httpx.Clien
     ("fields", "status", "code", "field"),
     [
         ({"order_id": "NO-SUCH-ORDER"}, 404, "NOT_FOUND", "order_id"),
-        ({"source_id": "cnon:card-nonce-ok"}, 400, "BAD_REQUEST", "source_id"),
+        ({"source_id": "cnon:card-nonce-declined"}, 400, "BAD_REQUEST", "source_id"),
         ({"external_details": None}, 400, "MISSING_REQUIRED_PARAMETER", "external_details"),
         (
             {"external_details": {"type": "BARTER", "source": "Webshop"}},
@@ -352,7 +352,8 @@ def test_refunds_up_to_the_amount_paid_and_no_stock_back(
     first = partial.json()["refund"]
     assert first["status"] == "COMPLETED"
     assert first["payment_id"] == payment["id"]
-    assert first["order_id"] == order["id"]
+    assert first["order_id"] != order["id"]  # Square makes a return order for the refund
+    assert first["destination_type"] == "EXTERNAL"
     assert first["amount_money"] == {"amount": 1000, "currency": "DKK"}
     assert first["reason"] == "Damaged"
     assert client.get(f"/v2/refunds/{first['id']}").json()["refund"] == first
@@ -364,9 +365,15 @@ def test_refunds_up_to_the_amount_paid_and_no_stock_back(
     paid = client.get(f"/v2/payments/{payment['id']}").json()["payment"]
     assert paid["refund_ids"] == [first["id"], rest["id"]]
     assert paid["refunded_money"] == {"amount": total, "currency": "DKK"}
-    refunded_order = client.get(f"/v2/orders/{order['id']}").json()["order"]
-    assert [r["id"] for r in refunded_order["refunds"]] == [first["id"], rest["id"]]
-    assert refunded_order["refunds"][0]["tender_id"] == payment["id"]
+    sale = client.get(f"/v2/orders/{order['id']}").json()["order"]
+    assert "refunds" not in sale and sale["state"] == "COMPLETED"
+    returned = client.get(f"/v2/orders/{first['order_id']}").json()["order"]
+    assert [r["id"] for r in returned["refunds"]] == [first["id"]]
+    assert returned["refunds"][0]["tender_id"] == payment["id"]
+    (back,) = returned["returns"]
+    assert back["source_order_id"] == order["id"]
+    assert [x["item_type"] for x in back["return_line_items"]] == ["CUSTOM_AMOUNT"]
+    assert returned["return_amounts"]["total_money"] == first["amount_money"]
     assert square.state.count(vid) == after_sale  # a payment refund returns no stock
 
 
@@ -464,7 +471,10 @@ def test_search_orders_filters_sorts_and_pages(square: Emulator, client: httpx.C
         client,
         {
             "location_ids": [LOCATION],
-            "query": {"filter": mine, "sort": {"sort_field": "CLOSED_AT"}},
+            "query": {
+                "filter": {**mine, "state_filter": {"states": ["COMPLETED", "CANCELED"]}},
+                "sort": {"sort_field": "CLOSED_AT"},
+            },
             "return_entries": True,
         },
     )
