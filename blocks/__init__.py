@@ -4,15 +4,35 @@ Secrets are `SecretStr` fields, read only when a connector is built; the Blocks 
 library's plain config objects (`possync.config`), so the library never imports Prefect.
 """
 
+from blocks.accounting import XeroCredentials
 from blocks.credentials import SquareCredentials, WooCommerceCredentials
+from blocks.economic import EconomicCredentials
 from blocks.settings import SyncSettings
 
-ALL_BLOCKS = (SquareCredentials, WooCommerceCredentials, SyncSettings)
+ALL_BLOCKS = (
+    SquareCredentials,
+    WooCommerceCredentials,
+    XeroCredentials,
+    EconomicCredentials,
+    SyncSettings,
+)
 
-__all__ = ["ALL_BLOCKS", "SquareCredentials", "SyncSettings", "WooCommerceCredentials"]
+__all__ = [
+    "ACCOUNTING_CREDENTIALS",
+    "ALL_BLOCKS",
+    "EconomicCredentials",
+    "SquareCredentials",
+    "SyncSettings",
+    "WooCommerceCredentials",
+    "XeroCredentials",
+]
 
 POS_CREDENTIALS: dict[str, type[SquareCredentials]] = {"square": SquareCredentials}
 WEBSHOP_CREDENTIALS: dict[str, type[WooCommerceCredentials]] = {
     "woocommerce": WooCommerceCredentials
 }
 SETTINGS_BLOCK = "possync-settings"
+ACCOUNTING_CREDENTIALS: dict[str, type[XeroCredentials] | type[EconomicCredentials]] = {
+    "xero": XeroCredentials,
+    "economic": EconomicCredentials,
+}

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from blocks import SETTINGS_BLOCK, SquareCredentials, SyncSettings, WooCommerceCredentials
+from blocks import (
+    ALL_BLOCKS,
+    SETTINGS_BLOCK,
+    SquareCredentials,
+    SyncSettings,
+    WooCommerceCredentials,
+    XeroCredentials,
+)
 
 
 def register_block_types() -> None:
     """Make the Block types visible in the UI's catalogue (so users can create them there)."""
-    for block in (SquareCredentials, WooCommerceCredentials, SyncSettings):
+    for block in ALL_BLOCKS:
         block.register_type_and_schema()
 
 
@@ -20,9 +27,11 @@ def save_demo_blocks(
     woo_url: str,
     woo_key: str,
     woo_secret: str,
+    xero: tuple[str, str, str] | None = None,
 ) -> None:
-    """Credentials for the emulators (overwritten each start, their ports may change);
-    settings only if absent, so a setup chosen in the UI survives a restart."""
+    """Credentials for the emulators (overwritten each start, their ports may change),
+    `xero` = (API address, token, tenant id); settings only if absent, so a setup chosen in
+    the UI survives a restart."""
     register_block_types()
     SquareCredentials(
         base_url=square_url, access_token=SecretStr(square_token), location_id=location_id
@@ -30,6 +39,11 @@ def save_demo_blocks(
     WooCommerceCredentials(
         url=woo_url, consumer_key=SecretStr(woo_key), consumer_secret=SecretStr(woo_secret)
     ).save("possync-woocommerce", overwrite=True)
+    if xero is not None:
+        xero_url, xero_token, tenant_id = xero
+        XeroCredentials(
+            base_url=xero_url, access_token=SecretStr(xero_token), tenant_id=tenant_id
+        ).save("possync-xero", overwrite=True)
     try:
         SyncSettings.load(SETTINGS_BLOCK)
     except ValueError:

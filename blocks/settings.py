@@ -7,7 +7,7 @@ from typing import Literal
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from possync.config import SyncConfig
+from possync.config import AccountMapping, SyncConfig
 
 
 class SyncSettings(Block):
@@ -64,6 +64,29 @@ class SyncSettings(Block):
         description="A product deleted on the master side is archived (not deleted) on the "
         "other side",
     )
+    shop: str = Field(default="shop", description="The shop's name in voucher references")
+    timezone: str = Field(
+        default="Europe/Copenhagen",
+        description="The shop's timezone (IANA name): business days are its local days",
+    )
+    accounting: Literal["xero", "economic"] = Field(
+        default="xero", description="The accounting system the daily turnover goes to"
+    )
+    accounting_block: str = Field(
+        default="possync-xero", description="Name of the accounting credentials Block"
+    )
+    revenue_accounts: dict[str, str] = Field(
+        default_factory=lambda: dict(AccountMapping().revenue),
+        description="Revenue account per VAT rate in percent, e.g. {'25': '200', '0': '260'}",
+    )
+    vat_account: str = Field(default=AccountMapping().vat, description="Output VAT account")
+    tender_accounts: dict[Literal["cash", "card", "other"], str] = Field(
+        default_factory=lambda: dict(AccountMapping().tenders),
+        description="Clearing account per tender (cash, card, other)",
+    )
+    rounding_account: str = Field(
+        default=AccountMapping().rounding, description="Account for cash rounding"
+    )
     woocommerce_webhook_secret: SecretStr | None = Field(
         default=None, description="Secret of the WooCommerce webhooks (order.created/updated)"
     )
@@ -79,4 +102,13 @@ class SyncSettings(Block):
             orders_first_run_lookback_hours=self.orders_first_run_lookback_hours,
             product_fields=tuple(self.product_fields),
             archive_on_delete=self.archive_on_delete,
+            shop=self.shop,
+            timezone=self.timezone,
+            accounting=self.accounting,
+            accounts=AccountMapping(
+                revenue=dict(self.revenue_accounts),
+                vat=self.vat_account,
+                tenders=dict(self.tender_accounts),
+                rounding=self.rounding_account,
+            ),
         )

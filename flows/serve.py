@@ -9,17 +9,25 @@ from typing import cast
 from prefect import serve
 from prefect.deployments import run_deployment
 from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
 
 from flows.orders import transfer_orders
 from flows.products import sync_products
 from flows.refunds import process_refunds
 from flows.stock import sync_stock
+from flows.turnover import send_daily_turnover
 
 STOCK_DEPLOYMENT = "stock-sync/stock-sync"
 
 
+TURNOVER_CRON = "0 2 * * *"  # 02:00 in the shop's timezone: the day before is complete
+
+
 def deployments(
-    stock_interval: float, orders_interval: float, products_interval: float = 900
+    stock_interval: float,
+    orders_interval: float,
+    products_interval: float = 900,
+    timezone: str = "Europe/Copenhagen",
 ) -> list[RunnerDeployment]:
     """The deployments `make run` serves (prefect.yaml declares the same for a worker)."""
     made = [
@@ -36,6 +44,14 @@ def deployments(
             description="Products, variants, prices and barcodes from the master side (the "
             "setup setting) to the other. Schedule: POSSYNC_PRODUCTS_INTERVAL seconds.",
             tags=["possync", "products"],
+        ),
+        send_daily_turnover.to_deployment(
+            name="daily-turnover",
+            schedules=[Cron(TURNOVER_CRON, timezone=timezone)],
+            description="Yesterday's POS sales → accounting as one balanced voucher, at 02:00 "
+            "in the shop's timezone. Run it with `day` (and `until`) to post or back-fill "
+            "other days; `correction` posts the difference for a day already posted.",
+            tags=["possync", "turnover"],
         ),
         transfer_orders.to_deployment(
             name="transfer-orders",

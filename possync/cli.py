@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
@@ -22,10 +23,12 @@ emulators_app = typer.Typer(help="The vendor emulators.")
 sync_app = typer.Typer(help="Run one flow now (needs the Blocks, e.g. from `possync run`).")
 webhooks_app = typer.Typer(help="The webhook receiver.")
 products_app = typer.Typer(help="Products between the POS and the webshop.")
+turnover_app = typer.Typer(help="The POS's daily turnover and its vouchers.")
 app.add_typer(emulators_app, name="emulators")
 app.add_typer(sync_app, name="sync")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(products_app, name="products")
+app.add_typer(turnover_app, name="turnover")
 
 DEMO_SQUARE_TOKEN = "sq-demo-token"  # noqa: S105 - the emulator's demo credential
 DEMO_WOO_KEY = "ck_demo"
@@ -63,10 +66,20 @@ def run() -> None:
     try:
         square, woo = _start_emulators(settings)
         running += [square, woo]
+        xero = _start_xero(settings)
+        running.append(xero)
         from blocks.register import save_demo_blocks
+        from possync.emulators.xero import DEMO_TOKEN, PREFIX
+        from possync.emulators.xero_state import DEMO_TENANT_ID
 
         save_demo_blocks(
-            square.url, DEMO_SQUARE_TOKEN, DEMO_LOCATION, woo.url, DEMO_WOO_KEY, DEMO_WOO_SECRET
+            square.url,
+            DEMO_SQUARE_TOKEN,
+            DEMO_LOCATION,
+            woo.url,
+            DEMO_WOO_KEY,
+            DEMO_WOO_SECRET,
+            xero=(f"{xero.url}{PREFIX}", DEMO_TOKEN, DEMO_TENANT_ID),
         )
         from possync.emulators.simulator import StoreSimulator
 
@@ -103,6 +116,8 @@ def run() -> None:
             f"  Square emulator:       {square.url}\n"
             f"  WooCommerce emulator:  {woo.url}/wp-json/wc/v3\n"
             f"  Webhook receiver:      {receiver.woocommerce_url}\n"
+            f"  Xero emulator:         {xero.url}/api.xro/2.0 (daily-turnover posts here; "
+            f"run it from the UI with any `day`)\n"
             f"  stock-sync every {settings.stock_interval:g} s (POSSYNC_STOCK_INTERVAL); "
             f"orders and refunds on webhooks, and every {settings.orders_interval:g} s\n"
             f"  product-sync every {settings.products_interval:g} s (POSSYNC_PRODUCTS_INTERVAL); "
@@ -205,6 +220,33 @@ def products_import_result(show_progress: bool) -> dict[str, int]:
             productsync.PROGRESS_LISTENERS.remove(show)
 
 
+@turnover_app.command("report")
+def turnover_report_command(
+    start: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--to", help="last day, YYYY-MM-DD (inclusive)")],
+    out: Annotated[Path, typer.Option(help="folder for turnover.csv and turnover.png")] = Path("."),
+) -> None:
+    """Daily turnover by tender from the POS, as a CSV and a PNG chart (nothing is posted)."""
+    from datetime import date
+
+    from possync import turnover_report, turnoversync
+    from tasks.common import connect
+
+    days = turnoversync.days_to_post(date.fromisoformat(start), date.fromisoformat(end), "UTC")
+    c = connect()
+    try:
+        journal = turnoversync.sales_journal(c.pos)
+        figures = [
+            turnoversync.figures_of(turnoversync.read_day(journal, d, c.settings, "")) for d in days
+        ]
+    finally:
+        c.close()
+    out.mkdir(parents=True, exist_ok=True)
+    turnover_report.write_csv(figures, out / "turnover.csv")
+    turnover_report.write_chart(figures, out / "turnover.png")
+    typer.echo(f"{len(days)} days: {out / 'turnover.csv'}, {out / 'turnover.png'}")
+
+
 @sync_app.command("orders")
 def sync_orders_now() -> None:
     """Run the transfer-orders flow once in this process."""
@@ -284,6 +326,14 @@ def _start_emulators(
         settings.woocommerce_port,
     )
     return square, woo
+
+
+def _start_xero(settings: RunSettings) -> RunningServer:
+    """The accounting side of the demo: an emulated Xero organisation."""
+    from possync.emulators.server import serve_in_thread
+    from possync.emulators.xero import create_xero_app
+
+    return serve_in_thread(create_xero_app(), settings.host, settings.xero_port)
 
 
 def _start_webhooks(settings: RunSettings, woo_url: str) -> Receiver:

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from possync.accounting import TenderKind
 from possync.catalog import PRODUCT_FIELDS, ProductField
 
 Setup = Literal["pos_master", "webshop_products", "webshop_master"]
@@ -55,6 +56,20 @@ class EconomicConfig(_Config):
     timeout_seconds: float = 30.0
 
 
+# The defaults fit the Xero emulator's demo chart (Xero's demo-company codes).
+_DEMO_TENDERS: dict[TenderKind, str] = {"cash": "092", "card": "091", "other": "090"}
+
+
+class AccountMapping(_Config):
+    """Where the day's turnover is booked: revenue per VAT rate (percent as text, '25'),
+    one VAT account, a clearing account per tender, and one for cash rounding."""
+
+    revenue: dict[str, str] = Field(default_factory=lambda: {"25": "200", "0": "260"})
+    vat: str = "820"
+    tenders: dict[TenderKind, str] = Field(default_factory=lambda: dict(_DEMO_TENDERS))
+    rounding: str = "860"
+
+
 OrderMode = Literal["sale", "adjustment"]
 
 
@@ -85,6 +100,11 @@ class SyncConfig(_Config):
     archive_on_delete: bool = Field(
         True, description="a product deleted on the master side is archived on the other"
     )
+
+    shop: str = Field("shop", description="the shop's name in voucher references")
+    timezone: str = Field("Europe/Copenhagen", description="the shop's timezone (IANA name)")
+    accounting: Literal["xero", "economic"] = "xero"
+    accounts: AccountMapping = Field(default_factory=lambda: AccountMapping())
 
     @property
     def products_master(self) -> Literal["pos", "webshop"]:

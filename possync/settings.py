@@ -29,6 +29,7 @@ class RunSettings(BaseSettings):
     square_port: int = 8701
     woocommerce_port: int = 8702
     webhook_port: int = 8703
+    xero_port: int = 8704
     demo_skus: int = Field(500, gt=0, description="size of the emulated shop's catalogue")
     simulator_every: float = Field(3.0, gt=0, description="seconds between POS sales")
     web_order_every: float = Field(20.0, gt=0, description="seconds between web orders")

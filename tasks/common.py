@@ -21,7 +21,7 @@ from blocks import (
     WooCommerceCredentials,
 )
 from possync.config import SyncConfig
-from possync.connectors.base import Pos, Webshop
+from possync.connectors.base import Accounting, Pos, Webshop
 from possync.connectors.errors import is_retriable
 from possync.connectors.registry import build_pos, build_webshop
 from possync.store import Store
@@ -90,3 +90,14 @@ def connect(settings_block: str = SETTINGS_BLOCK) -> Connections:
         shop=build_webshop(settings.webshop, shop_credentials.config()),
         store=Store.open(),
     )
+
+
+def connect_accounting(settings_block: str = SETTINGS_BLOCK) -> Accounting:
+    """The accounting system the settings Block names, from its credentials Block."""
+    from blocks import ACCOUNTING_CREDENTIALS, EconomicCredentials, XeroCredentials
+    from possync.connectors.registry import build_accounting
+
+    settings = cast(SyncSettings, SyncSettings.load(settings_block))
+    block = ACCOUNTING_CREDENTIALS[settings.accounting]
+    credentials = cast(XeroCredentials | EconomicCredentials, block.load(settings.accounting_block))
+    return build_accounting(settings.accounting, credentials.config())

@@ -103,7 +103,7 @@ def port_open(port: int) -> bool:
 
 
 def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("PREFECT", "SQUARE", "WOOCOMMERCE", "WEBHOOK")}
+    ports = {name: free_port() for name in ("PREFECT", "SQUARE", "WOOCOMMERCE", "WEBHOOK", "XERO")}
     env = {
         **os.environ,
         "POSSYNC_HOME": str(tmp_path / "home"),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from possync.config import SquareConfig, WooCommerceConfig
-from possync.connectors.base import Pos, Webshop
+from possync.config import EconomicConfig, SquareConfig, WooCommerceConfig, XeroConfig
+from possync.connectors.base import Accounting, Pos, Webshop
 from possync.connectors.square import SquarePos
 from possync.connectors.woocommerce import WooCommerceShop
 
@@ -22,3 +22,16 @@ def build_webshop(name: str, config: object) -> Webshop:
 
 POS_CONNECTORS = {"square": SquarePos}
 WEBSHOP_CONNECTORS = {"woocommerce": WooCommerceShop}
+
+
+def build_accounting(name: str, config: object) -> Accounting:
+    """Accounting connectors are imported only when a flow needs one."""
+    if name == "xero" and isinstance(config, XeroConfig):
+        from possync.connectors.xero import XeroAccounting
+
+        return XeroAccounting(config)
+    if name == "economic" and isinstance(config, EconomicConfig):
+        from possync.connectors.economic import EconomicAccounting
+
+        return EconomicAccounting(config)
+    raise ValueError(f"no accounting connector {name!r} for {type(config).__name__}")

@@ -58,6 +58,7 @@ from possync.store.tables import (
     StockLedger,
     WebhookDelivery,
 )
+from possync.store.turnover_ledger import TurnoverState
 
 __all__ = [
     "EVENT_KINDS",
@@ -390,6 +391,11 @@ class Store:
             engine.dispose()
             raise
         return cls(engine)
+
+    @property
+    def turnover(self) -> TurnoverState:
+        """The turnover ledger: each shop day's voucher, posted exactly once."""
+        return TurnoverState(self)
 
     @property
     def catalog(self) -> CatalogState:

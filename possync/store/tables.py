@@ -35,6 +35,7 @@ __all__ = [
     "Quarantine",
     "RunLog",
     "StockLedger",
+    "TurnoverLedger",
     "UTCDateTime",
     "WebhookDelivery",
 ]
@@ -288,3 +289,23 @@ class CatalogCode(Base):
     variant_id: Mapped[str] = mapped_column(String(), primary_key=True)
     sku: Mapped[str | None] = mapped_column(String())
     barcode: Mapped[str | None] = mapped_column(String())
+
+
+class TurnoverLedger(Base):
+    """One voucher per shop day (revision 0) and its corrections (1, 2, …): posting while
+    the accounting system may or may not have it, posted once it does."""
+
+    __tablename__ = "turnover_ledger"
+    __table_args__ = (CheckConstraint("state IN ('posting', 'posted')", name="state"),)
+
+    shop: Mapped[str] = mapped_column(String(), primary_key=True)
+    day: Mapped[str] = mapped_column(String(), primary_key=True)  # ISO date, the local day
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String())
+    idempotency_key: Mapped[str] = mapped_column(String())
+    reference: Mapped[str] = mapped_column(String())
+    system: Mapped[str] = mapped_column(String())
+    voucher_id: Mapped[str | None] = mapped_column(String())
+    lines: Mapped[str] = mapped_column(Text)  # the voucher's lines as JSON
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)

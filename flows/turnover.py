@@ -1,0 +1,58 @@
+"""Flow `daily-turnover`: a shop day's POS sales to accounting as one balanced voucher."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from blocks import SETTINGS_BLOCK
+from possync import turnover_report, turnoversync
+from possync.sync.turnover import UnbalancedVoucher
+from tasks import turnover as t
+from tasks.common import connect, connect_accounting
+
+
+@flow(name="daily-turnover")
+def send_daily_turnover(
+    day: date | None = None,
+    until: date | None = None,
+    correction: bool = False,
+    settings_block: str = SETTINGS_BLOCK,
+) -> list[dict[str, str | None]]:
+    """Post the previous local day by default; `day` (to `until`, inclusive) back-fills a
+    range. A day already posted is left alone unless `correction`, which posts only the
+    difference. A voucher that would not balance is not posted and fails the run."""
+    c = connect(settings_block)
+    books = connect_accounting(settings_block)
+    try:
+        days = turnoversync.days_to_post(day, until, c.settings.timezone)
+        journal = turnoversync.sales_journal(c.pos)
+        results: list[turnoversync.DayResult] = []
+        refused: list[str] = []
+        for d in days:
+            sales = t.read_day(journal, d, c.settings, "")
+            figures = turnoversync.figures_of(sales)
+            try:
+                results.append(t.post_day(books, c.store, c.settings, figures, correction))
+            except UnbalancedVoucher as exc:
+                refused.append(str(exc))
+        create_table_artifact(
+            turnover_report.voucher_rows(results),
+            key="daily-turnover",
+            description=f"Turnover vouchers to {books.system}",
+        )
+        create_markdown_artifact(
+            turnover_report.markdown(results, books.system) + "\n".join(refused),
+            key="daily-turnover-summary",
+        )
+        if refused:
+            raise UnbalancedVoucher("; ".join(refused))
+        return [
+            {"day": r.day.isoformat(), "outcome": r.outcome, "voucher": r.voucher_id}
+            for r in results
+        ]
+    finally:
+        books.close()
+        c.close()

@@ -1,0 +1,140 @@
+"""Turnover planning without I/O: local days, figures, the voucher, corrections."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from possync.accounting import PosRefund, PosSale, TaxedAmount, Tender
+from possync.config import AccountMapping
+from possync.sync import turnover as tv
+
+CPH = "Europe/Copenhagen"
+D = Decimal
+
+
+def sale(
+    sid: str, at: datetime, lines: list[tuple[str, str, str]], tenders: dict[str, str]
+) -> PosSale:
+    return PosSale(
+        sale_id=sid,
+        closed_at=at,
+        currency="DKK",
+        lines=tuple(TaxedAmount(vat_rate=D(r), net=D(n), vat=D(v)) for r, n, v in lines),
+        tenders=tuple(Tender(kind=k, amount=D(a)) for k, a in tenders.items()),
+    )
+
+
+def test_dst_days_are_23_and_25_hours_long() -> None:
+    spring = tv.day_bounds(date(2026, 3, 29), CPH)
+    autumn = tv.day_bounds(date(2026, 10, 25), CPH)
+    normal = tv.day_bounds(date(2026, 6, 1), CPH)
+    assert spring[1] - spring[0] == timedelta(hours=23)
+    assert autumn[1] - autumn[0] == timedelta(hours=25)
+    assert normal == (datetime(2026, 5, 31, 22, tzinfo=UTC), datetime(2026, 6, 1, 22, tzinfo=UTC))
+
+
+def test_a_sale_at_23_59_59_local_is_in_its_day_and_midnight_in_the_next() -> None:
+    start, end = tv.day_bounds(date(2026, 1, 15), CPH)
+    late = datetime(2026, 1, 15, 22, 59, 59, tzinfo=UTC)  # 23:59:59 in Copenhagen (UTC+1)
+    midnight = datetime(2026, 1, 15, 23, 0, 0, tzinfo=UTC)  # 00:00:00 on the 16th
+    assert start <= late < end
+    assert not start <= midnight < end
+    assert tv.day_bounds(date(2026, 1, 16), CPH)[0] == midnight
+
+
+def test_figures_per_rate_and_tender_with_rounding() -> None:
+    at = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    sales = [
+        sale("A", at, [("25", "80.00", "20.00"), ("0", "10.00", "0.00")], {"card": "110.00"}),
+        sale("B", at, [("25", "39.96", "9.99")], {"cash": "50.00"}),  # 49.95 rounded to 50
+    ]
+    figures = tv.figures(date(2026, 1, 15), "DKK", sales, [], {})
+    assert figures.net_by_rate == {"0": D("10.00"), "25": D("119.96")}
+    assert figures.vat_by_rate == {"0": D("0.00"), "25": D("29.99")}
+    assert figures.tenders == {"card": D("110.00"), "cash": D("50.00")}
+    assert figures.rounding == D("0.05")
+    voucher = tv.voucher(figures, AccountMapping(), shop="S1")
+    assert voucher.imbalance == 0
+    by_account = {line.account: line.amount for line in voucher.lines}
+    mapping = AccountMapping()
+    assert by_account[mapping.revenue["25"]] == D("-119.96")
+    assert by_account[mapping.vat] == D("-29.99")
+    assert by_account[mapping.tenders["card"]] == D("110.00")
+    assert by_account[mapping.rounding] == D("-0.05")
+    assert voucher.reference == "possync turnover S1 2026-01-15"
+
+
+def test_a_refund_of_an_earlier_sale_counts_today_at_that_sales_rates() -> None:
+    yesterday = sale(
+        "OLD",
+        datetime(2026, 1, 14, 12, tzinfo=UTC),
+        [("25", "80.00", "20.00"), ("0", "100.00", "0.00")],
+        {"card": "200.00"},
+    )
+    refund = PosRefund(
+        refund_id="R1",
+        sale_id="OLD",
+        created_at=datetime(2026, 1, 15, 9, tzinfo=UTC),
+        currency="DKK",
+        amount=D("50.00"),
+        tender="card",
+    )
+    figures = tv.figures(date(2026, 1, 15), "DKK", [], [refund], {"OLD": yesterday})
+    assert figures.tenders == {"card": D("-50.00")}
+    assert figures.net_by_rate["25"] + figures.vat_by_rate["25"] == D("-25.00")
+    assert figures.vat_by_rate["25"] == D("-5.00")
+    assert figures.net_by_rate["0"] == D("-25.00")
+    assert tv.voucher(figures, AccountMapping(), shop="S1").imbalance == 0
+
+
+def test_a_day_without_sales_makes_an_empty_voucher() -> None:
+    figures = tv.figures(date(2026, 1, 15), "DKK", [], [], {})
+    assert figures.sales == 0 and figures.gross == 0
+    assert tv.voucher(figures, AccountMapping(), shop="S1").lines == ()
+
+
+def test_an_unmapped_rate_is_refused_naming_the_day_and_the_difference() -> None:
+    at = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    figures = tv.figures(
+        date(2026, 1, 15),
+        "DKK",
+        [sale("A", at, [("12", "100.00", "12.00")], {"card": "112.00"})],
+        [],
+        {},
+    )
+    with pytest.raises(tv.UnbalancedVoucher, match=r"2026-01-15.*differ by 100\.00 DKK.*12 %"):
+        tv.voucher(figures, AccountMapping(), shop="S1")
+
+
+def test_a_correction_posts_only_the_difference() -> None:
+    at = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    first = tv.voucher(
+        tv.figures(
+            date(2026, 1, 15), "DKK", [sale("A", at, [("25", "80", "20")], {"card": "100"})], [], {}
+        ),
+        AccountMapping(),
+        shop="S1",
+    )
+    more = [
+        sale("A", at, [("25", "80", "20")], {"card": "100"}),
+        sale("B", at, [("25", "8", "2")], {"cash": "10"}),
+    ]
+    wanted = tv.voucher(
+        tv.figures(date(2026, 1, 15), "DKK", more, [], {}), AccountMapping(), shop="S1"
+    )
+    correction = tv.difference(first.lines, wanted)
+    assert correction is not None and correction.imbalance == 0
+    assert sorted(line.amount for line in correction.lines) == [D("-8.00"), D("-2.00"), D("10.00")]
+    assert tv.difference(wanted.lines, wanted) is None
+
+
+def test_a_difference_beyond_cash_rounding_is_refused() -> None:
+    at = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    figures = tv.figures(
+        date(2026, 1, 15), "DKK", [sale("A", at, [("25", "40", "10")], {"cash": "100"})], [], {}
+    )
+    with pytest.raises(tv.UnbalancedVoucher, match=r"differ by 50\.00.*beyond rounding"):
+        tv.voucher(figures, AccountMapping(), shop="S1")
