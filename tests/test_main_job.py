@@ -1,7 +1,8 @@
 """The main job, started the way `make run` starts it: it must bring up the Prefect server,
 the emulators and the served deployments, complete a stock-sync run, carry a web order to
-the POS, let a switch of setup in the settings Block turn the product flow around, and stop
-cleanly on Ctrl-C. This keeps `make run` from rotting silently."""
+the POS, let a switch of setup in the settings Block turn the product flow around, post
+today's turnover to the emulated Xero from a deployment run, and stop cleanly on Ctrl-C.
+This keeps `make run` from rotting silently."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -94,6 +98,76 @@ def products_flow_the_other_way(api: str, woo_port: int, square_port: int) -> tu
     return product["sku"], str(amount)
 
 
+def pos_takings(square_port: int, start: datetime, end: datetime) -> Decimal:
+    """What the register took in [start, end): completed orders by closed_at."""
+    square = httpx.Client(
+        base_url=f"http://127.0.0.1:{square_port}",
+        headers={"Authorization": "Bearer sq-demo-token"},
+    )
+    body: dict[str, Any] = {
+        "location_ids": ["L-DEMO"],
+        "limit": 1000,
+        "query": {
+            "filter": {
+                "state_filter": {"states": ["COMPLETED"]},
+                "date_time_filter": {
+                    "closed_at": {"start_at": start.isoformat(), "end_at": end.isoformat()}
+                },
+            },
+            "sort": {"sort_field": "CLOSED_AT", "sort_order": "ASC"},
+        },
+    }
+    total = Decimal(0)
+    while True:
+        page = square.post("/v2/orders/search", json=body).raise_for_status().json()
+        for order in page.get("orders") or []:
+            if order.get("line_items") and order.get("closed_at", "") < end.isoformat():
+                total += Decimal(order["total_money"]["amount"]) / 100
+        if not page.get("cursor"):
+            return total
+        body["cursor"] = page["cursor"]
+
+
+def turnover_reaches_xero(
+    api: str, square_port: int, xero_port: int
+) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """Run the daily-turnover deployment for today, as a user would from the UI; the
+    journal in the emulated Xero: (sum of its lines, its debits, POS takings before the run,
+    POS takings after it)."""
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from possync.emulators.xero_state import DEMO_TENANT_ID
+    from possync.sync.turnover import day_bounds
+
+    day = datetime.now(ZoneInfo("Europe/Copenhagen")).date()
+    start, end = day_bounds(day, "Europe/Copenhagen")
+    before = pos_takings(square_port, start, end)
+    with temporary_settings({PREFECT_API_URL: api}):
+        run = cast(
+            FlowRun,
+            run_deployment(
+                "daily-turnover/daily-turnover", parameters={"day": day.isoformat()}, timeout=180
+            ),
+        )
+        assert run.state is not None and run.state.is_completed(), run.state
+    after = pos_takings(square_port, start, end)
+    xero = httpx.Client(
+        base_url=f"http://127.0.0.1:{xero_port}/api.xro/2.0",
+        headers={
+            "Authorization": "Bearer xero-demo-token",
+            "xero-tenant-id": DEMO_TENANT_ID,
+            "Accept": "application/json",
+        },
+    )
+    where = f"Date == DateTime({day.year}, {day.month}, {day.day})"
+    answer = xero.get("/ManualJournals", params={"where": where, "page": "1"}).json()
+    [journal] = answer["ManualJournals"]
+    amounts = [Decimal(str(line["LineAmount"])) for line in journal["JournalLines"]]
+    return sum(amounts, Decimal(0)), sum((a for a in amounts if a > 0), Decimal(0)), before, after
+
+
 def port_open(port: int) -> bool:
     try:
         httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
@@ -147,6 +221,9 @@ def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Pa
         assert seconds < 30, f"web order {order_id} took {seconds:.1f} s to reach the POS"
         sku, amount = products_flow_the_other_way(api, ports["WOOCOMMERCE"], ports["SQUARE"])
         assert amount == "77777", f"{sku}: the webshop's new price did not reach the POS"
+        balance, debits, before, after = turnover_reaches_xero(api, ports["SQUARE"], ports["XERO"])
+        assert balance == 0, f"the voucher does not balance: {balance}"
+        assert before > 0 and before <= debits <= after, (before, debits, after)
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group

@@ -1,8 +1,9 @@
 """A store simulator: rings up sales on the (emulated) Square register every few seconds.
 
-It talks to Square's public API like a real register would (inventory adjustments
-IN_STOCK → SOLD, restocks NONE → IN_STOCK), so the demo's stock visibly moves and the
-stock-sync flow has something to carry to the webshop.
+It talks to Square's public API like a real register would (an order with VAT paid in cash
+or by card, which draws the stock; restocks NONE → IN_STOCK), so the demo's stock visibly
+moves, the stock-sync flow has something to carry to the webshop and the daily turnover has
+the day's sales to post.
 """
 
 from __future__ import annotations
@@ -91,9 +92,48 @@ class StoreSimulator(_Ticker):
             log.info("POS restock: %s +10", sku)
             return
         sold = min(int(on_hand), self._rng.choice([1, 1, 1, 2]))
-        self._change(variation_id, "IN_STOCK", "SOLD", sold)
+        tender = self._sell(variation_id, sold)
         self.sales += 1
-        log.info("POS sale: %s -%d (on hand %s)", sku, sold, int(on_hand) - sold)
+        log.info("POS sale: %s -%d, paid %s (on hand %s)", sku, sold, tender, int(on_hand) - sold)
+
+    def _sell(self, variation_id: str, quantity: int) -> str:
+        """A sale as a register books it: an order of the catalog line with Danish VAT (25 %,
+        included in the price), paid in cash or by card, which completes it and draws the
+        stock; the day's turnover comes from these."""
+        order = {
+            "location_id": self._location,
+            "line_items": [{"catalog_object_id": variation_id, "quantity": str(quantity)}],
+            "taxes": [
+                {
+                    "uid": "vat",
+                    "name": "Moms",
+                    "percentage": "25",
+                    "type": "INCLUSIVE",
+                    "scope": "ORDER",
+                }
+            ],
+        }
+        created = (
+            self._http.post(
+                "/v2/orders", json={"idempotency_key": str(uuid.uuid4()), "order": order}
+            )
+            .raise_for_status()
+            .json()["order"]
+        )
+        total = created["total_money"]
+        tender = self._rng.choice(["CARD", "CARD", "CASH"])
+        payment: dict[str, Any] = {
+            "idempotency_key": str(uuid.uuid4()),
+            "order_id": created["id"],
+            "location_id": self._location,
+            "amount_money": total,
+        }
+        if tender == "CASH":
+            payment |= {"source_id": "CASH", "cash_details": {"buyer_supplied_money": total}}
+        else:
+            payment["source_id"] = "cnon:card-nonce-ok"
+        self._http.post("/v2/payments", json=payment).raise_for_status()
+        return tender.lower()
 
     def _load_variations(self) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []

@@ -27,6 +27,13 @@ def test_store_simulator_sells_or_restocks_at_the_register() -> None:
         )
         assert simulator.sales > 0
         assert after != total
+        # Each sale is a paid order with VAT, which the daily turnover reads.
+        found = simulator._http.post("/v2/orders/search", json={"location_ids": ["L1"]}).json()
+        orders = [o for o in found["orders"] if o.get("state") == "COMPLETED"]
+        assert len(orders) == simulator.sales
+        for order in orders:
+            assert int(order["total_tax_money"]["amount"]) > 0
+            assert order["tenders"][0]["type"] in {"CASH", "CARD"}
     finally:
         simulator.stop()
         server.stop()
