@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -203,3 +204,88 @@ def test_a_failed_run_then_a_rerun_posts_exactly_one_voucher(
     assert len(xero.state.journals()) == 1
     assert send_daily_turnover(day=DAY)[0]["outcome"] == "already posted"
     assert len(xero.state.journals()) == 1
+
+
+# -- e-conomic, and the report ------------------------------------------------------------
+
+
+def test_a_day_goes_to_e_conomic_once_as_one_balanced_voucher(
+    shop: EmulatedShop, xero: Books
+) -> None:
+    from blocks import EconomicCredentials
+    from possync.emulators.economic import create_economic_app
+    from possync.emulators.economic_state import EconomicState
+
+    state = EconomicState()
+    server = serve_in_thread(
+        create_economic_app(state, app_secret_token="app", agreement_grant_token="grant")
+    )
+    try:
+        EconomicCredentials(
+            base_url=server.url,
+            app_secret_token=SecretStr("app"),
+            agreement_grant_token=SecretStr("grant"),
+        ).save("possync-economic", overwrite=True)
+        SyncSettings(
+            shop="test-shop",
+            accounting="economic",
+            accounting_block="possync-economic",
+            revenue_accounts={"25": "1010", "0": "1020"},
+            vat_account="6902",
+            tender_accounts={"cash": "5810", "card": "5830", "other": "5820"},
+            rounding_account="3690",
+        ).save("possync-settings", overwrite=True)
+        ring_up(shop, (local(DAY, 10), 12500, "25", "CARD"), (local(DAY, 11), 5000, None, "CASH"))
+        assert send_daily_turnover(day=DAY)[0]["outcome"] == "posted"
+        assert send_daily_turnover(day=DAY)[0]["outcome"] == "already posted"
+        [(year, number)] = state.vouchers(1)
+        entries = state.voucher_entries(1, year, number)
+        by_account = {e.account_number: e.amount for e in entries}
+        assert by_account == {
+            5830: Decimal("125.00"),
+            5810: Decimal("50.00"),
+            1010: Decimal("-100.00"),
+            1020: Decimal("-50.00"),
+            6902: Decimal("-25.00"),
+        }
+        assert all(e.date == DAY for e in entries)
+        assert xero.state.journals() == []
+    finally:
+        server.stop()
+
+
+def test_the_report_writes_a_csv_and_a_chart_of_turnover_by_tender(
+    shop: EmulatedShop, xero: Books, tmp_path: Path
+) -> None:
+    ring_up(
+        shop,
+        (local(DAY, 10), 12500, "25", "CARD"),
+        (local(DAY + timedelta(days=1), 10), 5000, None, "CASH"),
+    )
+    from typer.testing import CliRunner
+
+    from possync.cli import app
+
+    end = DAY + timedelta(days=2)
+    result = CliRunner().invoke(
+        app,
+        [
+            "turnover",
+            "report",
+            "--from",
+            DAY.isoformat(),
+            "--to",
+            end.isoformat(),
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "turnover.csv").read_text().splitlines()
+    assert len(rows) == 4  # a header and three days
+    header = rows[0].split(",")
+    first = dict(zip(header, rows[1].split(","), strict=True))
+    second = dict(zip(header, rows[2].split(","), strict=True))
+    assert first["tender card"] == "125.00" and second["tender cash"] == "50.00"
+    assert rows[3].split(",")[header.index("gross")] in {"0", "0.00"}
+    assert (tmp_path / "turnover.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
