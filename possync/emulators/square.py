@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
@@ -58,6 +58,7 @@ from possync.emulators.square_models import (
     SearchOrdersRequest,
     UpsertCatalogObjectRequest,
 )
+from possync.emulators.square_payments import RefundsQuery
 from possync.emulators.square_state import SquareState
 
 __all__ = ["SquareState", "create_square_app", "square_error_body"]
@@ -224,28 +225,8 @@ def _sales_routes(router: APIRouter, square: SquareState) -> None:
         return JSONResponse(square.refund_payment(body))
 
     @router.get("/refunds")
-    def list_payment_refunds(
-        begin_time: str | None = None,
-        end_time: str | None = None,
-        sort_order: str | None = None,
-        cursor: str | None = None,
-        location_id: str | None = None,
-        status: str | None = None,
-        source_type: str | None = None,
-        limit: int | None = None,
-    ) -> JSONResponse:
-        return JSONResponse(
-            square.list_refunds(
-                begin_time=begin_time,
-                end_time=end_time,
-                sort_order=sort_order,
-                cursor=cursor,
-                location_id=location_id,
-                status=status,
-                source_type=source_type,
-                limit=limit,
-            )
-        )
+    def list_payment_refunds(query: Annotated[RefundsQuery, Depends()]) -> JSONResponse:
+        return JSONResponse(square.list_refunds(query))
 
     @router.get("/refunds/{refund_id}")
     def get_payment_refund(refund_id: str) -> JSONResponse:

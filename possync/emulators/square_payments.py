@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from possync.emulators.square_common import (
@@ -46,6 +47,21 @@ from possync.emulators.square_records import PaymentRecord, RefundRecord
 
 if TYPE_CHECKING:
     from possync.emulators.square_orders import Sales
+
+
+@dataclass(frozen=True)
+class RefundsQuery:
+    """ListPaymentRefunds' query parameters, as the route reads them."""
+
+    begin_time: str | None = None
+    end_time: str | None = None
+    sort_order: str | None = None
+    cursor: str | None = None
+    location_id: str | None = None
+    status: str | None = None
+    source_type: str | None = None
+    limit: int | None = None
+
 
 CARD_NONCE_OK = "cnon:card-nonce-ok"  # the Sandbox's "successful payment" test nonce
 TENDER_TYPE = {"CARD": "CARD", "CASH": "CASH", "EXTERNAL": "OTHER"}
@@ -339,19 +355,10 @@ class PaymentDesk:
 
     # --- ListPaymentRefunds --------------------------------------------------------------------
 
-    def list_refunds(
-        self,
-        *,
-        begin_time: str | None = None,
-        end_time: str | None = None,
-        sort_order: str | None = None,
-        cursor: str | None = None,
-        location_id: str | None = None,
-        status: str | None = None,
-        source_type: str | None = None,
-        limit: int | None = None,
-    ) -> JsonDict:
+    def list_refunds(self, q: RefundsQuery) -> JsonDict:
         """One page of refunds created in the range, oldest or newest first."""
+        begin_time, end_time, sort_order, cursor = q.begin_time, q.end_time, q.sort_order, q.cursor
+        location_id, status, source_type, limit = q.location_id, q.status, q.source_type, q.limit
         order = (sort_order or "DESC").upper()
         if order not in ("ASC", "DESC"):
             raise invalid(

@@ -58,6 +58,7 @@ from possync.emulators.square_models import (
     UpsertCatalogObjectRequest,
 )
 from possync.emulators.square_orders import DEFAULT_SOURCE_NAME, Sales
+from possync.emulators.square_payments import RefundsQuery
 from possync.emulators.square_seed import SeededIds, SeedSale
 
 RETRIEVE_COUNT_PAGE_SIZE = 100
@@ -552,30 +553,10 @@ class SquareState:
         with self.lock:
             return self.sales.get_refund(refund_id)
 
-    def list_refunds(
-        self,
-        *,
-        begin_time: str | None = None,
-        end_time: str | None = None,
-        sort_order: str | None = None,
-        cursor: str | None = None,
-        location_id: str | None = None,
-        status: str | None = None,
-        source_type: str | None = None,
-        limit: int | None = None,
-    ) -> JsonDict:
+    def list_refunds(self, query: RefundsQuery) -> JsonDict:
         """ListPaymentRefunds, by its query parameters."""
         with self.lock:
-            return self.sales.desk.list_refunds(
-                begin_time=begin_time,
-                end_time=end_time,
-                sort_order=sort_order,
-                cursor=cursor,
-                location_id=location_id,
-                status=status,
-                source_type=source_type,
-                limit=limit,
-            )
+            return self.sales.desk.list_refunds(query)
 
     # --- idempotency -------------------------------------------------------------------------
 
