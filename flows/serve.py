@@ -75,13 +75,15 @@ def serve_all(
     orders_interval: float,
     products_interval: float = 900,
     run_now: bool = True,
+    timezone: str = "Europe/Copenhagen",
 ) -> None:
-    """Serve every deployment on its schedule until interrupted; start one stock run now."""
+    """Serve every deployment on its schedule until interrupted; start one stock run now.
+    `timezone` is the shop's: the turnover's 02:00 is local."""
     if run_now:
         threading.Thread(target=_kick_off, name="first-run", daemon=True).start()
     # pause_on_shutdown=False: a restart of the main job keeps the schedules running.
     serve(
-        *deployments(stock_interval, orders_interval, products_interval),
+        *deployments(stock_interval, orders_interval, products_interval, timezone),
         print_starting_message=False,
         pause_on_shutdown=False,
     )

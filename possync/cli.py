@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol, cast
 
 import typer
 from pydantic import SecretStr
@@ -127,9 +127,16 @@ def run() -> None:
             f"a price edit on each side every {settings.product_edit_every:g} s\n"
             f"  Logs: {server.log_path.parent}. Press Ctrl-C to stop.\n"
         )
+        from blocks import SETTINGS_BLOCK, SyncSettings
         from flows.serve import serve_all
 
-        serve_all(settings.stock_interval, settings.orders_interval, settings.products_interval)
+        shop_settings = cast(SyncSettings, SyncSettings.load(SETTINGS_BLOCK))
+        serve_all(
+            settings.stock_interval,
+            settings.orders_interval,
+            settings.products_interval,
+            timezone=shop_settings.timezone,
+        )
     except KeyboardInterrupt:
         typer.echo("possync: stopping …")
     finally:
