@@ -1,5 +1,5 @@
 """The product sync's steps, master side → other side. Each is a Prefect task in
-`tasks/products.py`; `possync products import` runs the same steps without Prefect.
+`tasks/products.py`; `possync products import` runs that flow over both whole catalogues.
 
     read          both sides' products changed since their cursors (everything on a first
                   run), the catalogue code index updated from them; master products whose
@@ -66,20 +66,21 @@ class Sides:
         return Pair(self.other.system, other_id, self.master.system, master_id, other_fp, master_fp)
 
     def pairs_of_master(self, store: Store, ids: Sequence[str]) -> dict[str, Pair]:
-        pos_is_master = self.master.system == self.pos_system
-        shop = self.other.system if pos_is_master else self.master.system
-        found = store.catalog.pairs(
-            self.pos_system, shop, **({"pos_ids": ids} if pos_is_master else {"shop_ids": ids})
-        )
-        return {(p.pos_id if pos_is_master else p.shop_id): p for p in found}
+        """Pairs by master product id."""
+        return self._pairs(store, ids, by_pos=self.master.system == self.pos_system)
 
     def pairs_of_other(self, store: Store, ids: Sequence[str]) -> dict[str, Pair]:
-        pos_is_master = self.master.system == self.pos_system
-        shop = self.other.system if pos_is_master else self.master.system
-        found = store.catalog.pairs(
-            self.pos_system, shop, **({"shop_ids": ids} if pos_is_master else {"pos_ids": ids})
-        )
-        return {(p.shop_id if pos_is_master else p.pos_id): p for p in found}
+        """Pairs by other-side product id."""
+        return self._pairs(store, ids, by_pos=self.other.system == self.pos_system)
+
+    def _pairs(self, store: Store, ids: Sequence[str], *, by_pos: bool) -> dict[str, Pair]:
+        shop = self.master.system if self.other.system == self.pos_system else self.other.system
+        where = {"pos_ids": ids} if by_pos else {"shop_ids": ids}
+        found = store.catalog.pairs(self.pos_system, shop, **where)
+        return {(p.pos_id if by_pos else p.shop_id): p for p in found}
+
+    def master_id(self, pair: Pair) -> str:
+        return pair.pos_id if self.master.system == self.pos_system else pair.shop_id
 
     def other_id(self, pair: Pair) -> str:
         return pair.shop_id if self.master.system == self.pos_system else pair.pos_id
@@ -164,7 +165,7 @@ def read(sides: Sides, store: Store, rules: planner.Rules, *, full: bool) -> Rea
     for other_id, pair in sides.pairs_of_other(store, list(other_by_id)).items():
         _, other_fp = sides.fingerprints(pair)
         product = other_by_id[other_id]
-        master_id = pair.pos_id if sides.master.system == pair.pos_system else pair.shop_id
+        master_id = sides.master_id(pair)
         if not product.deleted and planner.fingerprint(product, rules.fields) == other_fp:
             echoes += 1
         elif master_id not in by_id:
@@ -457,30 +458,6 @@ def finish(sides: Sides, store: Store, reading: Reading, result: ChunkResult) ->
     )
     for system, mark in reading.watermarks.items():
         store.set_cursor(cursor_name(system), mark.isoformat())
-
-
-def run_all(
-    sides: Sides,
-    store: Store,
-    rules: planner.Rules,
-    *,
-    full: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[Reading, ChunkResult]:
-    """The whole sync in this process (the CLI's import; the flow runs the same steps as
-    tasks). `progress(done, total)` is called after each committed chunk."""
-    reading = read(sides, store, rules, full=full)
-    total = ChunkResult()
-    done = 0
-    work = chunks(reading.masters, sides.other.products_per_write)
-    report = progress or report_progress
-    report(0, len(reading.masters))
-    for chunk in work:
-        total.add(sync_chunk(sides, store, rules, chunk, reading.others))
-        done += len(chunk)
-        report(done, len(reading.masters))
-    finish(sides, store, reading, total)
-    return reading, total
 
 
 def sides_for(config: SyncConfig, pos: object, shop: object) -> Sides:

@@ -11,7 +11,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
@@ -154,17 +153,3 @@ class TurnoverState:
                 )
                 .values(updated_at=datetime.now(UTC), **values)
             )
-
-
-def posted_total(entries: Sequence[TurnoverEntry]) -> Decimal:
-    """The gross credited to revenue and VAT across posted entries (for reports)."""
-    return -sum(
-        (
-            line.amount
-            for e in entries
-            if e.state == "posted"
-            for line in e.lines
-            if line.amount < 0
-        ),
-        Decimal(0),
-    )
