@@ -36,6 +36,47 @@ class WooCommerceConfig(_Config):
     timeout_seconds: float = 30.0
 
 
+class ShopifyConfig(_Config):
+    """Shopify Admin GraphQL: `shop_url` is the shop's admin address
+    (https://NAME.myshopify.com), `location_id` the Location gid whose `available`
+    quantities follow the POS; `webhook_secret` is the app's client secret, which Shopify
+    signs webhooks with."""
+
+    shop_url: str
+    access_token: SecretStr
+    location_id: str
+    api_version: str = "2025-01"
+    timeout_seconds: float = 30.0
+    reason: str = "correction"
+    webhook_secret: SecretStr | None = None
+
+
+class MagentoConfig(_Config):
+    """Magento 2 / Adobe Commerce REST: `url` is the store's base address (the API is under
+    /rest/{store_code}/V1), an admin or integration bearer token, and the MSI source whose
+    quantities follow the POS. Stock writes of more than `bulk_threshold` items go through
+    the asynchronous bulk API."""
+
+    url: str
+    access_token: SecretStr
+    source_code: str = "default"
+    store_code: str = "all"
+    bulk_threshold: int = Field(500, ge=1)
+    bulk_poll_seconds: float = Field(0.5, gt=0)
+    bulk_timeout_seconds: float = Field(600.0, gt=0)
+    timeout_seconds: float = 30.0
+    barcode_attribute: str = Field(
+        "ean", description="the product attribute (custom_attributes code) holding the barcode"
+    )
+    option_attribute: str = Field(
+        "size", description="the select attribute configurable products vary by"
+    )
+
+
+WebshopConfig = WooCommerceConfig | ShopifyConfig | MagentoConfig
+WebshopName = Literal["woocommerce", "shopify", "magento"]
+
+
 class XeroConfig(_Config):
     """Xero Accounting API: an OAuth 2.0 access token and the organisation (tenant) id."""
 
@@ -77,7 +118,7 @@ class SyncConfig(_Config):
     """What the shop chose; shared by every flow."""
 
     setup: Setup = "pos_master"
-    webshop: Literal["woocommerce"] = "woocommerce"
+    webshop: WebshopName = "woocommerce"
     pos: Literal["square"] = "square"
     stock_overlap_seconds: float = Field(
         0.0,
@@ -86,7 +127,9 @@ class SyncConfig(_Config):
         "whose cursor is its own calculated_at (no second clock involved)",
     )
     order_accepted_statuses: tuple[str, ...] = Field(
-        ("processing", "completed"), description="webshop statuses that make an order a sale"
+        (),
+        description="webshop statuses that make an order a sale; () = the connector's "
+        "`accepted_statuses`",
     )
     order_mode: OrderMode = Field("sale", description="sale (order + payment) or adjustment")
     orders_first_run_lookback_hours: float = Field(

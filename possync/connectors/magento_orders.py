@@ -1,0 +1,144 @@
+"""Magento orders and credit memos as WebOrder and WebRefund.
+
+Magento stores an ordered configurable product as two items: the parent line
+(product_type `configurable`, the child's SKU, the parent's product id, the price and
+quantity) and the child line (`parent_item_id` naming the parent line, the child's product
+id). One OrderItem is made per parent line, its ref (parent id, child id) as the listings
+name it; child lines are folded into it.
+
+Credit memos do not say which of their items went back to stock (`back_to_stock` is not in
+the REST interface; return_to_stock_items is an argument of the refund call only), so a
+credit memo's items with a quantity are taken as returned; a money-only credit memo (no
+item quantities, only adjustments) returns none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from possync.connectors.http import ApiClient
+from possync.connectors.magento_api import (
+    magento_time,
+    parse_magento_time,
+    search_pages,
+)
+from possync.models import OrderItem, WebOrder, WebRefund, WebshopRef
+
+__all__ = ["MagentoOrders", "web_status"]
+
+Json = dict[str, Any]
+_STATUSES = {"canceled": "cancelled", "closed": "refunded"}
+
+
+def web_status(status: object) -> str:
+    """Magento's status word, except canceled → cancelled and closed → refunded."""
+    word = str(status or "").lower()
+    return _STATUSES.get(word, word)
+
+
+class MagentoOrders:
+    def __init__(self, api: ApiClient, page_size: int) -> None:
+        self._api = api
+        self._size = page_size
+
+    def orders_changed(self, since: datetime | None) -> Iterator[list[WebOrder]]:
+        """Oldest change first; from a second before `since` (Magento counts whole
+        seconds), so a change in the cursor's own second is read again, never missed."""
+        groups = []
+        if since is not None:
+            start = magento_time(since - timedelta(seconds=1))
+            groups.append([("updated_at", start, "gteq")])
+        sort = [("updated_at", "ASC"), ("entity_id", "ASC")]
+        for page in search_pages(self._api, "/V1/orders", groups, page_size=self._size, sort=sort):
+            yield self._with_refunds(page)
+
+    def orders(self, order_ids: Sequence[str]) -> list[WebOrder]:
+        ids = sorted({str(int(i)) for i in order_ids if str(i).isdigit()}, key=int)
+        found: list[WebOrder] = []
+        for start in range(0, len(ids), self._size):
+            chunk = ",".join(ids[start : start + self._size])
+            groups = [[("entity_id", chunk, "in")]]
+            for page in search_pages(self._api, "/V1/orders", groups, page_size=self._size):
+                found.extend(self._with_refunds(page))
+        return found
+
+    def _with_refunds(self, page: Sequence[Json]) -> list[WebOrder]:
+        """One credit memo search per page of orders names their refunds."""
+        ids = [str(o["entity_id"]) for o in page]
+        memos: dict[str, list[str]] = {i: [] for i in ids}
+        if ids:
+            groups = [[("order_id", ",".join(ids), "in")]]
+            for memo_page in search_pages(
+                self._api, "/V1/creditmemos", groups, page_size=self._size
+            ):
+                for memo in memo_page:
+                    memos.setdefault(str(memo.get("order_id")), []).append(str(memo["entity_id"]))
+        return [web_order(o, memos.get(str(o["entity_id"]), [])) for o in page]
+
+    def refunds(self, order_id: str) -> list[WebRefund]:
+        order = self._api.get(f"/V1/orders/{int(order_id)}").json()
+        lines = {int(x["item_id"]): x for x in order.get("items") or []}
+        groups = [[("order_id", str(int(order_id)), "eq")]]
+        refunds: list[WebRefund] = []
+        for page in search_pages(self._api, "/V1/creditmemos", groups, page_size=self._size):
+            refunds.extend(_refund(order_id, memo, lines) for memo in page)
+        return refunds
+
+
+def web_order(body: Mapping[str, Any], refund_ids: list[str]) -> WebOrder:
+    lines = list(body.get("items") or [])
+    return WebOrder(
+        order_id=str(body["entity_id"]),
+        status=web_status(body.get("status") or body.get("state")),
+        modified_at=parse_magento_time(body.get("updated_at") or body.get("created_at")),
+        currency=str(body.get("order_currency_code") or ""),
+        total=_decimal(body.get("grand_total")),
+        items=[
+            _item(line, lines, _decimal(line.get("qty_ordered")))
+            for line in lines
+            if not line.get("parent_item_id")
+        ],
+        refund_ids=refund_ids,
+    )
+
+
+def _item(line: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], qty: Decimal) -> OrderItem:
+    """A top-level order line; a configurable's ref names its child line's product."""
+    product_id = str(line.get("product_id") or "")
+    ref: WebshopRef | None = WebshopRef(product_id=product_id) if product_id else None
+    if line.get("product_type") == "configurable":
+        child = next((c for c in lines if c.get("parent_item_id") == line.get("item_id")), None)
+        if child is not None and child.get("product_id"):
+            ref = WebshopRef(product_id=product_id, variation_id=str(child["product_id"]))
+    return OrderItem(
+        line_id=str(line.get("item_id") or ""),
+        ref=ref,
+        sku=line.get("sku") or None,
+        quantity=int(qty),
+        unit_price=_decimal(line.get("price")).quantize(Decimal("0.01")),
+        name=str(line.get("name") or ""),
+    )
+
+
+def _refund(order_id: str, memo: Mapping[str, Any], lines: Mapping[int, Json]) -> WebRefund:
+    items: list[OrderItem] = []
+    for memo_item in memo.get("items") or []:
+        qty = _decimal(memo_item.get("qty"))
+        line = lines.get(int(memo_item.get("order_item_id") or 0))
+        if qty <= 0 or line is None or line.get("parent_item_id"):
+            continue
+        items.append(_item(line, list(lines.values()), qty))
+    return WebRefund(
+        refund_id=str(memo["entity_id"]),
+        order_id=str(order_id),
+        amount=_decimal(memo.get("grand_total")),
+        reason="",
+        items=items,
+    )
+
+
+def _decimal(value: object) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
