@@ -1,39 +1,51 @@
 """Shopify connector (Admin GraphQL API, version 2025-01 by default; `X-Shopify-Access-Token`).
 
+Stock lives on a variant's inventory item at a location, so every listing's ref is
+(product gid, variant gid), also for a product without variants (its one default variant).
 Reads go by SKU: `productVariants(query: "sku:\\"A\\" OR sku:\\"B\\"")`, 100 SKUs a query,
 with each variant's inventory item and its `available` quantity at the configured
-location (`inventoryItem.inventoryLevel(locationId).quantities(names: ["available"])`).
+location (`inventoryItem.inventoryLevel(locationId).quantities(names: ["available"])`);
+known refs through `nodes(ids)`, the whole catalogue through `productVariants` pages.
 Writes go through `inventorySetQuantities`, at most 250 quantities a call (Shopify's input
 limit), with compare-and-set: an update whose `previous` quantity is known sends it as
 `compareQuantity`, so a quantity changed in Shopify since it was read is refused
 (`COMPARE_QUANTITY_STALE`) instead of overwritten; updates without `previous` go in calls
 with `ignoreCompareQuantity: true`. Each userError fails the update it points at.
 
-Throttling is Shopify's calculated query cost (a leaky bucket): each answer's
-`extensions.cost.throttleStatus` says what the bucket holds and how fast it refills, so
-before a call the client waits until the bucket covers that query's cost as last seen. A
-`THROTTLED` answer (HTTP 200) raises `RateLimited` with the wait the restore rate implies,
-and the call is tried again up to the retry policy's attempts.
+Orders and refunds are in `shopify_orders`, products in `shopify_products`, the GraphQL
+call and its pacing by the cost bucket in `shopify_client`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr
-
-from possync.connectors.errors import FatalError, RateLimited
-from possync.connectors.http import ApiClient, RetryPolicy
-from possync.models import StockUpdate, WebshopListing, WebshopRef, WriteOutcome
+from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
+from possync.config import ShopifyConfig
+from possync.connectors.errors import FatalError
+from possync.connectors.http import RetryPolicy
+from possync.connectors.shopify_client import GRAPHQL_PATH, ShopifyGraphQL, shopify_error
+from possync.connectors.shopify_orders import ShopifyOrders
+from possync.connectors.shopify_products import PRODUCTS_PER_WRITE, ShopifyProducts
+from possync.models import (
+    StockUpdate,
+    WebOrder,
+    WebRefund,
+    WebshopListing,
+    WebshopRef,
+    WriteOutcome,
+)
 
 __all__ = [
+    "ALL_VARIANTS_QUERY",
     "LISTINGS_QUERY",
     "NODES_QUERY",
     "SET_QUANTITIES_MUTATION",
+    "VARIANT_NODES_QUERY",
     "WRITE_LIMIT",
     "ShopifyConfig",
     "ShopifyShop",
@@ -44,16 +56,9 @@ log = logging.getLogger(__name__)
 
 WRITE_LIMIT = 250  # items in one input array, Shopify's maximum
 PAGE_SIZE = 100  # variants per page: 2 + 100 x 5 points, well under the 1000-point ceiling
-GRAPHQL_PATH = "/graphql.json"
-MUTATION_COST = 10.0  # Shopify's documented cost of a mutation, until an answer says more
 
-LISTINGS_QUERY = """
-query PossyncVariantsBySku($query: String!, $first: Int!, $after: String, $location: ID!) {
-  productVariants(first: $first, after: $after, query: $query) {
-    nodes {
-      id
-      sku
-      barcode
+_LISTING = """
+      id sku barcode
       product { id }
       inventoryItem {
         id
@@ -62,10 +67,32 @@ query PossyncVariantsBySku($query: String!, $first: Int!, $after: String, $locat
           quantities(names: ["available"]) { name quantity }
         }
       }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}
+"""
+
+LISTINGS_QUERY = f"""
+query PossyncVariantsBySku($query: String!, $first: Int!, $after: String, $location: ID!) {{
+  productVariants(first: $first, after: $after, query: $query) {{
+    nodes {{ {_LISTING} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
+ALL_VARIANTS_QUERY = f"""
+query PossyncAllVariants($first: Int!, $after: String, $location: ID!) {{
+  productVariants(first: $first, after: $after) {{
+    nodes {{ {_LISTING} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
+VARIANT_NODES_QUERY = f"""
+query PossyncVariantListings($ids: [ID!]!, $location: ID!) {{
+  nodes(ids: $ids) {{
+    ... on ProductVariant {{ {_LISTING} }}
+  }}
+}}
 """
 
 NODES_QUERY = """
@@ -86,68 +113,13 @@ mutation PossyncSetQuantities($input: InventorySetQuantitiesInput!) {
 """
 
 
-class ShopifyConfig(BaseModel):
-    """`shop_url` is the shop's admin address (https://NAME.myshopify.com); `location_id` the
-    Location gid whose `available` quantities follow the POS."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    shop_url: str
-    access_token: SecretStr
-    location_id: str
-    api_version: str = "2025-01"
-    timeout_seconds: float = 30.0
-    reason: str = "correction"
-
-
-def shopify_error(response: httpx.Response) -> tuple[str | None, str]:
-    """Shopify's HTTP error body: {"errors": "text"} or {"errors": {...}} or a list."""
-    body = response.json()
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(errors, str):
-        return None, errors
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        return _code(errors[0]), "; ".join(str(e.get("message", "")) for e in errors)
-    if errors:
-        return None, str(errors)[:300]
-    return None, response.reason_phrase
-
-
-def _code(error: Mapping[str, Any]) -> str | None:
-    extensions = error.get("extensions")
-    code = extensions.get("code") if isinstance(extensions, dict) else None
-    return str(code) if code is not None else None
-
-
-class _Bucket:
-    """What the client knows of Shopify's cost bucket, from the last answer."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self.maximum: float | None = None
-        self.available = 0.0
-        self.restore_rate = 0.0
-        self._at = 0.0
-
-    def note(self, status: Mapping[str, Any]) -> None:
-        self.maximum = float(status["maximumAvailable"])
-        self.available = float(status["currentlyAvailable"])
-        self.restore_rate = float(status["restoreRate"])
-        self._at = self._clock()
-
-    def wait_for(self, cost: float) -> float:
-        """Seconds until the bucket holds `cost` (0 if it does, or nothing is known yet)."""
-        if self.maximum is None or self.restore_rate <= 0:
-            return 0.0
-        cost = min(cost, self.maximum)
-        now = min(self.maximum, self.available + (self._clock() - self._at) * self.restore_rate)
-        return max(0.0, (cost - now) / self.restore_rate)
-
-
 class ShopifyShop:
-    """Shopify as the webshop whose stock follows the POS."""
+    """Shopify as the webshop whose stock follows the POS, and as a product catalogue."""
 
     system = "shopify"
+    products_per_write = PRODUCTS_PER_WRITE  # one productSet call per product
+    typed_variants = False  # any product takes more variants
+    accepted_statuses: tuple[str, ...] = ("paid", "partially_refunded")
 
     def __init__(
         self,
@@ -161,31 +133,51 @@ class ShopifyShop:
         skus_per_query: int = PAGE_SIZE,
     ) -> None:
         self.config = config
-        self.retry = retry or RetryPolicy()
         self.page_size = max(1, min(page_size, WRITE_LIMIT))
         self.skus_per_query = max(1, min(skus_per_query, WRITE_LIMIT))
-        self._sleep = sleep
-        self._bucket = _Bucket(clock)
-        self._costs: dict[str, float] = {}  # operation -> requested cost last seen
         self._items: dict[str, str] = {}  # variant gid -> inventory item gid
-        self._api = ApiClient(
-            self.system,
-            f"{config.shop_url.rstrip('/')}/admin/api/{config.api_version}",
-            headers={
-                "X-Shopify-Access-Token": config.access_token.get_secret_value(),
-                "Accept": "application/json",
-            },
-            timeout=config.timeout_seconds,
-            retry=self.retry,
-            error_parser=shopify_error,
-            event_hooks=event_hooks,
-            sleep=sleep,
+        self._gql = ShopifyGraphQL(
+            config, retry=retry, event_hooks=event_hooks, sleep=sleep, clock=clock
         )
+        self.retry = self._gql.retry
+        self._orders = ShopifyOrders(self._gql)
+        self._products = ShopifyProducts(self._gql)
 
     def close(self) -> None:
-        self._api.close()
+        self._gql.close()
 
-    # -- reads -------------------------------------------------------------------------
+    def _call(
+        self,
+        operation: str,
+        document: str,
+        variables: Mapping[str, Any],
+        *,
+        mutation: bool = False,
+        estimate: float | None = None,
+    ) -> Any:
+        return self._gql.call(operation, document, variables, mutation=mutation, estimate=estimate)
+
+    # -- orders and products (see shopify_orders, shopify_products) ----------------------
+
+    def orders_changed(self, since: datetime | None) -> Iterator[list[WebOrder]]:
+        return self._orders.orders_changed(since)
+
+    def orders(self, order_ids: Sequence[str]) -> list[WebOrder]:
+        return self._orders.orders(order_ids)
+
+    def refunds(self, order_id: str) -> list[WebRefund]:
+        return self._orders.refunds(order_id)
+
+    def products_changed(self, since: datetime | None) -> Iterator[list[ProductData]]:
+        return self._products.products_changed(since)
+
+    def products(self, product_ids: Sequence[str]) -> list[ProductData]:
+        return self._products.products(product_ids)
+
+    def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
+        return self._products.write_products(writes)
+
+    # -- stock reads -------------------------------------------------------------------
 
     def listings_by_sku(self, skus: Sequence[str]) -> list[WebshopListing]:
         wanted = sorted({s for s in skus if s})
@@ -193,27 +185,46 @@ class ShopifyShop:
         for start in range(0, len(wanted), self.skus_per_query):
             chunk = wanted[start : start + self.skus_per_query]
             search = " OR ".join(f"sku:{_quoted(s)}" for s in chunk)
-            after: str | None = None
-            while True:
-                data = self._call(
-                    "PossyncVariantsBySku",
-                    LISTINGS_QUERY,
-                    {
-                        "query": search,
-                        "first": self.page_size,
-                        "after": after,
-                        "location": self.config.location_id,
-                    },
-                )
-                page = data["productVariants"]
-                for node in page["nodes"]:
-                    if node.get("sku") in chunk:
-                        found.append(self._listing(node))
-                info = page["pageInfo"]
-                if not info["hasNextPage"]:
-                    break
-                after = info["endCursor"]
+            for page in self._variant_pages("PossyncVariantsBySku", LISTINGS_QUERY, search):
+                found.extend(self._listing(n) for n in page if n.get("sku") in chunk)
         return found
+
+    def all_listings(self) -> Iterator[list[WebshopListing]]:
+        for page in self._variant_pages("PossyncAllVariants", ALL_VARIANTS_QUERY, None):
+            yield [self._listing(n) for n in page]
+
+    def listings(self, refs: Sequence[WebshopRef]) -> list[WebshopListing]:
+        ids = sorted({r.variation_id for r in refs if r.variation_id})
+        found: list[WebshopListing] = []
+        for start in range(0, len(ids), self.page_size):
+            variables = {"ids": ids[start : start + self.page_size], "location": self._location}
+            data = self._call("PossyncVariantListings", VARIANT_NODES_QUERY, variables)
+            found.extend(self._listing(n) for n in data["nodes"] if n and n.get("id"))
+        return found
+
+    @property
+    def _location(self) -> str:
+        return self.config.location_id
+
+    def _variant_pages(
+        self, operation: str, document: str, search: str | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        after: str | None = None
+        while True:
+            variables: dict[str, Any] = {
+                "first": self.page_size,
+                "after": after,
+                "location": self._location,
+            }
+            if search is not None:
+                variables["query"] = search
+            # each variant: itself, product, inventory item, level, quantities
+            estimate = 2 + 5 * self.page_size
+            page = self._call(operation, document, variables, estimate=estimate)["productVariants"]
+            yield page["nodes"]
+            if not page["pageInfo"]["hasNextPage"]:
+                return
+            after = page["pageInfo"]["endCursor"]
 
     def _listing(self, node: Mapping[str, Any]) -> WebshopListing:
         item = node["inventoryItem"]
@@ -242,14 +253,19 @@ class ShopifyShop:
                     self._items[node["id"]] = node["inventoryItem"]["id"]
         return {v: self._items[v] for v in variant_ids if v in self._items}
 
-    # -- writes ------------------------------------------------------------------------
+    # -- stock writes ------------------------------------------------------------------
 
-    def set_stock(self, updates: Sequence[StockUpdate]) -> list[WriteOutcome]:
+    def write_batches(self, updates: Iterable[StockUpdate]) -> list[list[StockUpdate]]:
+        """Groups of at most 250 (one inventorySetQuantities input); any variants mix."""
+        items = list(updates)
+        return [items[i : i + WRITE_LIMIT] for i in range(0, len(items), WRITE_LIMIT)]
+
+    def set_stock(self, batch: Sequence[StockUpdate]) -> list[WriteOutcome]:
         outcomes: list[WriteOutcome] = []
-        variant_ids = [u.ref.variation_id for u in updates if u.ref.variation_id]
+        variant_ids = [u.ref.variation_id for u in batch if u.ref.variation_id]
         items = self._inventory_items(variant_ids)
         ready: list[tuple[StockUpdate, str]] = []
-        for update in updates:
+        for update in batch:
             item = items.get(update.ref.variation_id or "")
             if item is None:
                 outcomes.append(
@@ -309,70 +325,6 @@ class ShopifyShop:
         if result is None:
             raise FatalError(self.system, "POST", GRAPHQL_PATH, "inventorySetQuantities: null")
         return result
-
-    # -- the GraphQL call --------------------------------------------------------------
-
-    def _call(
-        self,
-        operation: str,
-        document: str,
-        variables: Mapping[str, Any],
-        *,
-        mutation: bool = False,
-    ) -> Any:
-        """POST one document; wait for the bucket first; retry THROTTLED answers."""
-        attempt = 0
-        while True:
-            expected = self._costs.get(operation, MUTATION_COST if mutation else 0.0)
-            wait = self._bucket.wait_for(expected)
-            if wait > 0:
-                log.info("shopify: waiting %.2fs for the cost bucket (%s)", wait, operation)
-                self._sleep(wait)
-            try:
-                return self._post(operation, document, variables, mutation)
-            except RateLimited as exc:
-                attempt += 1
-                if attempt >= self.retry.attempts:
-                    raise
-                delay = self.retry.delay(attempt - 1, exc.retry_after)
-                log.warning(
-                    "%s; retry %d/%d in %.2fs", exc, attempt, self.retry.attempts - 1, delay
-                )
-                self._sleep(delay)
-
-    def _post(
-        self, operation: str, document: str, variables: Mapping[str, Any], mutation: bool
-    ) -> Any:
-        response = self._api.post(
-            GRAPHQL_PATH,
-            json={"query": document, "variables": dict(variables), "operationName": operation},
-            safe_to_repeat=not mutation,
-        )
-        body = response.json()
-        cost = (body.get("extensions") or {}).get("cost")
-        if isinstance(cost, dict):
-            if cost.get("requestedQueryCost") is not None:
-                self._costs[operation] = float(cost["requestedQueryCost"])
-            if isinstance(cost.get("throttleStatus"), dict):
-                self._bucket.note(cost["throttleStatus"])
-        errors = body.get("errors") or []
-        if any(_code(e) == "THROTTLED" for e in errors if isinstance(e, dict)):
-            requested = self._costs.get(operation, 0.0)
-            raise RateLimited(
-                self.system,
-                "POST",
-                GRAPHQL_PATH,
-                "Throttled",
-                status=response.status_code,
-                code="THROTTLED",
-                retry_after=self._bucket.wait_for(requested),
-            )
-        if errors:
-            code, message = shopify_error(response)
-            raise FatalError(
-                self.system, "POST", GRAPHQL_PATH, message, status=response.status_code, code=code
-            )
-        return body["data"]
 
 
 def _quoted(sku: str) -> str:

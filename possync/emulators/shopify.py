@@ -1,5 +1,6 @@
-"""A Shopify Admin GraphQL API (2025-01) emulator: variants by SKU, locations, and
-`inventorySetQuantities`, throttled by calculated query cost.
+"""A Shopify Admin GraphQL API (2025-01) emulator: products and variants, inventory at
+locations, orders and refunds, webhook subscriptions with signed deliveries, all throttled
+by calculated query cost.
 
 Every document is parsed and validated against Shopify's own introspection schema
 (`shopify/admin_schema_2025-01.json` in the specs folder: `POSSYNC_SPECS_DIR`, else
@@ -14,27 +15,25 @@ What it answers, from Shopify's docs:
   throttleStatus {maximumAvailable, currentlyAvailable, restoreRate}}`; when the bucket does
   not hold the requested cost, HTTP 200 with `errors: [{message: "Throttled", extensions:
   {code: "THROTTLED"}}]` and `actualQueryCost: null`; a query above the single-query
-  maximum (1000) is refused with `MAX_COST_EXCEEDED`. The cost rule is in `shopify_cost`.
-- `inventorySetQuantities` sets absolute quantities (name `available` or `on_hand`), with
-  compare-and-set: unless `ignoreCompareQuantity` is true, each quantity needs a
-  `compareQuantity` (`COMPARE_QUANTITY_REQUIRED`) that equals the stored quantity
-  (`COMPARE_QUANTITY_STALE`). Error messages are the schema's descriptions of the codes.
-  Input arrays hold at most 250 items (https://shopify.dev/docs/api/usage/limits, "Input
-  limits"). A mutation with any userError changes nothing (emulator's choice: all or none).
-- `productVariants(first|last, after, query)` filters on `sku:` terms joined by `OR`;
-  `nodes(ids)` resolves product variant ids (other ids answer null).
+  maximum (1000) is refused with `MAX_COST_EXCEEDED`. The requested cost is taken from the
+  bucket before a query runs, and the difference to the actual cost (what the query
+  returned) refunded after; both rules are in `shopify_cost`.
+- what is queried and how it pages is in `shopify_queries`; the catalogue, inventory and
+  webhook mutations in `shopify_mutations`; the order mutations in
+  `shopify_order_mutations`; webhook deliveries in `shopify_webhooks`.
+- `app.state.shop.throttled` counts THROTTLED answers, `.mutations` executed mutations
+  (the shop's write calls) and `.queries` executed queries, also served at
+  `GET /_emulator/shopify`; `app.state.webhooks` is the delivery queue
+  (`redeliver(event_id)`, `deliveries`).
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import os
-import re
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -42,7 +41,6 @@ from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
     GraphQLError,
-    GraphQLResolveInfo,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
@@ -53,14 +51,19 @@ from graphql import (
 )
 
 from possync.emulators.control import EmulatorControl
-from possync.emulators.shopify_cost import requested_cost
-from possync.emulators.shopify_state import Bucket, ShopifyState, Variant
+from possync.emulators.shopify_cost import actual_cost, requested_cost
+from possync.emulators.shopify_mutations import REASONS, catalogue_mutations
+from possync.emulators.shopify_order_mutations import order_mutations
+from possync.emulators.shopify_queries import MAX_INPUT_SIZE, query_root
+from possync.emulators.shopify_state import Bucket, ShopifyState
+from possync.emulators.shopify_webhooks import WebhookDispatcher
 
 __all__ = [
     "API_VERSION",
     "GRAPHQL_PATH",
     "MAX_INPUT_SIZE",
     "MAX_QUERY_COST",
+    "REASONS",
     "SCHEMA_FILE",
     "Bucket",
     "SchemaMissing",
@@ -73,33 +76,9 @@ __all__ = [
 API_VERSION = "2025-01"
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
 SCHEMA_FILE = f"shopify/admin_schema_{API_VERSION}.json"
-MAX_INPUT_SIZE = 250
 MAX_QUERY_COST = 1000
-MAX_PAGE = 250
 _DOCS = "https://shopify.dev/api/usage/rate-limits"
 _BAD_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"  # noqa: S105 - Shopify's error text
-# The reasons inventory changes may give (Shopify, "inventory quantities and states").
-REASONS = frozenset(
-    {
-        "correction",
-        "cycle_count_available",
-        "damaged",
-        "movement_canceled",
-        "movement_created",
-        "movement_received",
-        "movement_updated",
-        "other",
-        "promotion",
-        "quality_control",
-        "received",
-        "reservation_created",
-        "reservation_deleted",
-        "reservation_updated",
-        "restock",
-        "safety_stock",
-        "shrinkage",
-    }
-)
 
 
 class SchemaMissing(RuntimeError):
@@ -150,19 +129,37 @@ def create_shopify_app(
     *,
     access_token: str = "shpat_demo",  # noqa: S107 - the emulator's documented demo token
     schema: GraphQLSchema | None = None,
+    webhook_secret: str = "shpss_emulated",  # noqa: S107 - the emulator's demo client secret
+    admin_token: str | None = None,
 ) -> FastAPI:
-    """The emulator app; `app.state.shop` is the shop, `app.state.control` counts and faults."""
+    """The emulator app; `app.state.shop` is the shop, `app.state.control` counts and faults,
+    `app.state.webhooks` delivers webhooks signed with `webhook_secret` (the app's client
+    secret). Close `app.state.webhooks` when done with the app.
+
+    `admin_token` is a second app on the same shop (the shop's admin and checkout in
+    tests): it has its own bucket, which never runs dry, so its calls neither throttle nor
+    spend the connector's points."""
     shop = state if state is not None else ShopifyState()
     gql_schema = schema or admin_schema()
     app = FastAPI(title="Shopify emulator", docs_url=None, redoc_url=None, openapi_url=None)
     control = EmulatorControl(error_body)
+    webhooks = WebhookDispatcher(shop, webhook_secret)
     app.state.shop = shop
     app.state.control = control
+    app.state.webhooks = webhooks
+    admin_bucket = Bucket(maximum=1e12, restore_rate=1e12)
+    queries = query_root(shop)
+    mutations = {
+        **catalogue_mutations(shop, gql_schema),
+        **order_mutations(shop, webhooks.publish),
+    }
 
     @app.post(GRAPHQL_PATH)
     async def graphql_endpoint(request: Request) -> JSONResponse:
-        if request.headers.get("X-Shopify-Access-Token") != access_token:
+        token = request.headers.get("X-Shopify-Access-Token")
+        if token != access_token and (admin_token is None or token != admin_token):
             return JSONResponse({"errors": _BAD_TOKEN}, status_code=401)
+        bucket = shop.bucket if token == access_token else admin_bucket
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -172,8 +169,37 @@ def create_shopify_app(
                 {"errors": {"query": "Required parameter missing or invalid"}}, status_code=400
             )
         variables = body.get("variables") or {}
-        answer = _answer(gql_schema, shop, body["query"], variables, body.get("operationName"))
+        answer = _answer(
+            gql_schema,
+            shop,
+            bucket,
+            (queries, mutations),
+            body["query"],
+            variables,
+            body.get("operationName"),
+        )
         return JSONResponse(answer)
+
+    @app.get("/_emulator/shopify")
+    async def shopify_stats() -> dict[str, float]:
+        """Executed queries and mutations and THROTTLED answers (every call is a POST, so
+        the control's per-route counts cannot tell reads from writes), and our app's
+        bucket: points spent so far and the plan's figures."""
+        return {
+            "queries": shop.queries,
+            "mutations": shop.mutations,
+            "throttled": shop.throttled,
+            "points_spent": shop.bucket.spent,
+            "maximum": shop.bucket.maximum,
+            "restore_rate": shop.bucket.restore_rate,
+        }
+
+    @app.put("/_emulator/shopify/bucket")
+    async def shopify_bucket(request: Request) -> dict[str, float]:
+        """Set the app's bucket: {"maximum": points, "restore_rate": points per second}."""
+        body = json.loads(await request.body())
+        shop.bucket.set_plan(float(body["maximum"]), float(body["restore_rate"]))
+        return shop.bucket.status()
 
     control.install(app)
     return app
@@ -182,6 +208,8 @@ def create_shopify_app(
 def _answer(
     schema: GraphQLSchema,
     shop: ShopifyState,
+    bucket: Bucket,
+    roots: tuple[dict[str, Any], dict[str, Any]],
     query: str,
     variables: dict[str, Any],
     operation_name: str | None,
@@ -208,10 +236,10 @@ def _answer(
         extensions = {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": MAX_QUERY_COST}
         return {"errors": [{"message": message, "extensions": extensions}]}
     with shop.lock:
-        forced = shop.forced_throttles > 0
+        forced = shop.forced_throttles > 0 and bucket is shop.bucket
         if forced:
             shop.forced_throttles -= 1
-        if forced or not shop.bucket.take(cost):
+        if forced or not bucket.take(cost):
             shop.throttled += 1
             return {
                 "errors": [
@@ -220,20 +248,24 @@ def _answer(
                         "extensions": {"code": "THROTTLED", "documentation": _DOCS},
                     }
                 ],
-                "extensions": _cost_extension(shop, cost, None),
+                "extensions": _cost_extension(bucket, cost, None),
             }
-        root = _mutation_root(shop) if operation.operation == OperationType.MUTATION else None
+        is_mutation = operation.operation == OperationType.MUTATION
+        shop.mutations += is_mutation
+        shop.queries += not is_mutation
         result = execute_sync(
             schema,
             document,
-            root_value=root or _query_root(shop),
+            root_value=roots[1] if is_mutation else roots[0],
             variable_values=variables,
             operation_name=operation_name,
         )
+        actual = min(cost, actual_cost(schema, operation, fragments, variables, result.data))
+        bucket.refund(cost - actual)
     answer: dict[str, Any] = {"data": result.data}
     if result.errors:
         answer["errors"] = [e.formatted for e in result.errors]
-    answer["extensions"] = _cost_extension(shop, cost, cost)
+    answer["extensions"] = _cost_extension(bucket, cost, actual)
     return answer
 
 
@@ -244,231 +276,11 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
     return next((o for o in operations if o.name and o.name.value == name), None)
 
 
-def _cost_extension(shop: ShopifyState, requested: int, actual: int | None) -> dict[str, Any]:
+def _cost_extension(bucket: Bucket, requested: int, actual: int | None) -> dict[str, Any]:
     return {
         "cost": {
             "requestedQueryCost": requested,
             "actualQueryCost": actual,
-            "throttleStatus": shop.bucket.status(),
+            "throttleStatus": bucket.status(),
         }
     }
-
-
-# -- resolvers: plain dicts; graphql-core's default resolver calls callables with args --
-
-
-Resolver = Callable[..., Any]
-Info: TypeAlias = "GraphQLResolveInfo[Any]"
-
-
-def _cursor(index: int) -> str:
-    return base64.b64encode(f"cursor:{index}".encode()).decode()
-
-
-def _index(cursor: str | None) -> int:
-    if cursor is None:
-        return -1
-    try:
-        return int(base64.b64decode(cursor).decode().split(":", 1)[1])
-    except (ValueError, IndexError) as exc:
-        raise GraphQLError(f"Invalid cursor for current pagination sort: {cursor}") from exc
-
-
-def _connection(
-    items: Sequence[dict[str, Any]], first: int | None, after: str | None, last: int | None
-) -> dict[str, Any]:
-    if first is None and last is None:
-        raise GraphQLError("you must provide one of first or last")
-    if last is not None:
-        raise GraphQLError("the emulator pages forward only (use first/after)")
-    assert first is not None
-    if not 0 <= first <= MAX_PAGE:
-        raise GraphQLError(f"The 'first' argument must be between 0 and {MAX_PAGE}")
-    start = _index(after) + 1
-    chosen = list(enumerate(items))[start : start + first]
-    edges = [{"cursor": _cursor(i), "node": item} for i, item in chosen]
-    return {
-        "nodes": [item for _, item in chosen],
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": start + first < len(items),
-            "hasPreviousPage": start > 0,
-            "startCursor": edges[0]["cursor"] if edges else None,
-            "endCursor": edges[-1]["cursor"] if edges else None,
-        },
-    }
-
-
-_TERM = re.compile(r'^\s*sku:(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$')
-
-
-def _sku_filter(query: str | None) -> set[str] | None:
-    """SKUs named by `sku:A OR sku:"B"`; None for no filter. Other terms match nothing."""
-    if not query or not query.strip():
-        return None
-    wanted: set[str] = set()
-    for term in query.split(" OR "):
-        match = _TERM.match(term)
-        if match:
-            quoted, bare = match.groups()
-            wanted.add(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare)
-    return wanted
-
-
-def _location(shop: ShopifyState, gid: str) -> dict[str, Any]:
-    return {"id": gid, "name": shop.locations[gid], "isActive": True}
-
-
-def _variant(shop: ShopifyState, variant: Variant) -> dict[str, Any]:
-    item = variant.inventory_item_id
-
-    def inventory_level(_info: Info, locationId: str) -> dict[str, Any] | None:
-        quantity = shop.available.get((item, locationId))
-        if quantity is None:
-            return None
-
-        def quantities(_info: Info, names: list[str]) -> list[dict[str, Any]]:
-            known = [n for n in names if n in ("available", "on_hand")]
-            return [{"name": n, "quantity": quantity} for n in known]
-
-        return {
-            "id": f"gid://shopify/InventoryLevel/{item.rsplit('/', 1)[1]}?inventory_item_id="
-            f"{item.rsplit('/', 1)[1]}",
-            "quantities": quantities,
-            "location": _location(shop, locationId),
-        }
-
-    return {
-        "id": variant.id,
-        "sku": variant.sku,
-        "barcode": variant.barcode,
-        "product": {"id": variant.product_id},
-        "__typename": "ProductVariant",
-        "inventoryItem": {
-            "id": item,
-            "sku": variant.sku,
-            "tracked": True,
-            "inventoryLevel": inventory_level,
-        },
-    }
-
-
-def _query_root(shop: ShopifyState) -> dict[str, Resolver]:
-    def product_variants(
-        _info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        query: str | None = None,
-        **_ignored: Any,
-    ) -> dict[str, Any]:
-        wanted = _sku_filter(query)
-        items = [_variant(shop, v) for v in shop.variants if wanted is None or v.sku in wanted]
-        return _connection(items, first, after, last)
-
-    def location(_info: Info, id: str | None = None) -> dict[str, Any] | None:
-        gid = id or shop.default_location
-        return _location(shop, gid) if gid in shop.locations else None
-
-    def locations(
-        _info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        **_ignored: Any,
-    ) -> dict[str, Any]:
-        return _connection([_location(shop, g) for g in shop.locations], first, after, last)
-
-    def nodes(_info: Info, ids: list[str]) -> list[dict[str, Any] | None]:
-        if len(ids) > MAX_INPUT_SIZE:
-            raise GraphQLError(
-                f"The input array size of {len(ids)} is greater than the maximum allowed "
-                f"of {MAX_INPUT_SIZE}.",
-                extensions={"code": "MAX_INPUT_SIZE_EXCEEDED"},
-            )
-        by_id = {v.id: v for v in shop.variants}
-        return [_variant(shop, by_id[i]) if i in by_id else None for i in ids]
-
-    return {
-        "productVariants": product_variants,
-        "location": location,
-        "locations": locations,
-        "nodes": nodes,
-    }
-
-
-def _mutation_root(shop: ShopifyState) -> dict[str, Resolver]:
-    def inventory_set_quantities(
-        info: Info,
-        input: dict[str, Any],
-    ) -> dict[str, Any]:
-        return _set_quantities(shop, info.schema, input)
-
-    return {"inventorySetQuantities": inventory_set_quantities}
-
-
-def _code_message(schema: GraphQLSchema, code: str) -> str:
-    enum = schema.get_type("InventorySetQuantitiesUserErrorCode")
-    value = getattr(enum, "values", {}).get(code)
-    return (value.description if value is not None and value.description else code).strip()
-
-
-def _set_quantities(
-    shop: ShopifyState, schema: GraphQLSchema, data: dict[str, Any]
-) -> dict[str, Any]:
-    quantities: list[dict[str, Any]] = data["quantities"]
-    if len(quantities) > MAX_INPUT_SIZE:
-        raise GraphQLError(
-            f"The input array size of {len(quantities)} is greater than the maximum allowed "
-            f"of {MAX_INPUT_SIZE}.",
-            extensions={"code": "MAX_INPUT_SIZE_EXCEEDED"},
-        )
-    errors: list[dict[str, Any]] = []
-
-    def fail(code: str, *field: str) -> None:
-        errors.append(
-            {"field": ["input", *field], "message": _code_message(schema, code), "code": code}
-        )
-
-    if data["name"] not in ("available", "on_hand"):
-        fail("INVALID_NAME", "name")
-    if data["reason"] not in REASONS:
-        fail("INVALID_REASON", "reason")
-    ignore_compare = bool(data.get("ignoreCompareQuantity"))
-    items = {v.inventory_item_id for v in shop.variants}
-    seen: set[tuple[str, str]] = set()
-    for i, q in enumerate(quantities):
-        at = ("quantities", str(i))
-        key = (q["inventoryItemId"], q["locationId"])
-        if key[0] not in items:
-            fail("INVALID_INVENTORY_ITEM", *at, "inventoryItemId")
-        elif key[1] not in shop.locations:
-            fail("INVALID_LOCATION", *at, "locationId")
-        elif key not in shop.available:
-            fail("ITEM_NOT_STOCKED_AT_LOCATION", *at, "locationId")
-        elif key in seen:
-            fail("NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR", *at, "inventoryItemId")
-        elif q["quantity"] < 0:
-            fail("INVALID_QUANTITY_NEGATIVE", *at, "quantity")
-        elif q["quantity"] > 1_000_000_000:
-            fail("INVALID_QUANTITY_TOO_HIGH", *at, "quantity")
-        elif not ignore_compare and q.get("compareQuantity") is None:
-            fail("COMPARE_QUANTITY_REQUIRED", *at, "compareQuantity")
-        elif not ignore_compare and q["compareQuantity"] != shop.available[key]:
-            fail("COMPARE_QUANTITY_STALE", *at, "compareQuantity")
-        seen.add(key)
-    if errors:
-        return {"inventoryAdjustmentGroup": None, "userErrors": errors}
-    changes = []
-    for q in quantities:
-        key = (q["inventoryItemId"], q["locationId"])
-        delta = q["quantity"] - shop.available[key]
-        shop.available[key] = q["quantity"]
-        changes.append({"name": "available", "delta": delta, "quantityAfterChange": q["quantity"]})
-    group = {
-        "id": f"gid://shopify/InventoryAdjustmentGroup/{len(changes)}",
-        "reason": data["reason"],
-        "referenceDocumentUri": data.get("referenceDocumentUri"),
-        "changes": lambda _info, **_filters: changes,
-    }
-    return {"inventoryAdjustmentGroup": group, "userErrors": []}

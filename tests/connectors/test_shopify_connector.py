@@ -4,6 +4,7 @@ document the connector sends is validated against Shopify's 2025-01 Admin schema
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,9 +17,11 @@ pytest.importorskip("graphql", reason="graphql-core is not installed")
 
 from graphql import GraphQLSchema, parse, validate
 
+from possync.config import ShopifyConfig
+from possync.connectors import shopify, shopify_orders, shopify_products
 from possync.connectors.errors import FatalError, RateLimited
 from possync.connectors.http import RetryPolicy
-from possync.connectors.shopify import ShopifyConfig, ShopifyShop
+from possync.connectors.shopify import ShopifyShop
 from possync.emulators.demo import demo_catalogue
 from possync.emulators.server import RunningServer, serve_in_thread
 from possync.emulators.shopify import (
@@ -28,7 +31,7 @@ from possync.emulators.shopify import (
     admin_schema,
     create_shopify_app,
 )
-from possync.models import StockUpdate, WebshopListing
+from possync.models import StockUpdate, WebshopListing, WebshopRef
 from tests.specs import spec_path
 
 TOKEN = "shpat_secret_token"
@@ -88,11 +91,13 @@ class Env:
 def open_env(schema: GraphQLSchema, bucket: Bucket | None = None) -> Iterator[Env]:
     state = ShopifyState(bucket=bucket)
     state.seed(CATALOGUE)
-    server = serve_in_thread(create_shopify_app(state, access_token=TOKEN, schema=schema))
+    app = create_shopify_app(state, access_token=TOKEN, schema=schema)
+    server = serve_in_thread(app)
     try:
         yield Env(state, server, Recorder(schema))
     finally:
         server.stop()
+        app.state.webhooks.close()
 
 
 @pytest.fixture
@@ -233,3 +238,98 @@ def test_wrong_token_is_fatal_and_never_shown(env: Env) -> None:
     assert caught.value.status == 401
     assert "Invalid API key or access token" in str(caught.value)
     assert "shpat_wrong_token" not in str(caught.value)
+
+
+DOCUMENTS = {
+    f"{module.__name__}.{name}": value
+    for module in (shopify, shopify_orders, shopify_products)
+    for name, value in vars(module).items()
+    if name.endswith(("_QUERY", "_MUTATION")) and isinstance(value, str)
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_every_document_the_connector_sends_is_valid(schema: GraphQLSchema, name: str) -> None:
+    assert validate(schema, parse(DOCUMENTS[name])) == []
+
+
+def test_documents_cover_each_module() -> None:
+    assert len(DOCUMENTS) >= 14
+
+
+def test_all_listings_pages_through_the_catalogue(env: Env) -> None:
+    pages = list(env.client(page_size=100).all_listings())
+    assert [len(p) for p in pages] == [100, 100, 100, 20]
+    assert sorted(x.sku or "" for p in pages for x in p) == sorted(SKUS)
+
+
+def test_listings_by_ref_reads_current_stock(env: Env) -> None:
+    client = env.client()
+    refs = [x.ref for x in client.listings_by_sku(SKUS[:3])]
+    env.state.available[
+        (env.state.variant_by_sku(SKUS[0]).inventory_item_id, env.state.default_location)
+    ] = 77
+    gone = WebshopRef(
+        product_id="gid://shopify/Product/1", variation_id="gid://shopify/ProductVariant/1"
+    )
+    found = {x.sku: x.stock for x in client.listings([*refs, gone])}
+    assert set(found) == set(SKUS[:3]) and found[SKUS[0]] == 77
+
+
+def test_write_batches_are_groups_of_250(env: Env) -> None:
+    client = env.client()
+    update = StockUpdate(
+        ref=WebshopRef(product_id="p", variation_id="v"), quantity=1, product_key="p", pos_id="x"
+    )
+    groups = client.write_batches([update] * 600)
+    assert [len(g) for g in groups] == [250, 250, 100]
+
+
+def test_unknown_variant_fails_alone(env: Env) -> None:
+    client = env.client()
+    listings = client.listings_by_sku(SKUS[:2])
+    bogus = updates_for(listings)[0].model_copy(
+        update={"ref": WebshopRef(product_id="p", variation_id="gid://shopify/ProductVariant/9")}
+    )
+    outcomes = client.set_stock([*updates_for(listings), bogus])
+    assert [o.ok for o in outcomes] == [False, True, True]
+    assert outcomes[0].error == "variant not found in Shopify"
+
+
+def test_a_small_bucket_is_never_overrun_by_a_mixed_workload(schema: GraphQLSchema) -> None:
+    # 300 points restoring 300/s: every page of 50 variants (252 points) nearly drains it.
+    for env in open_env(schema, Bucket(maximum=300, restore_rate=300)):
+        client = env.client(page_size=50)
+        listings = client.listings_by_sku(SKUS[:150])
+        assert len(listings) == 150
+        assert len([x for p in client.all_listings() for x in p]) == len(SKUS)
+        assert all(o.ok for o in client.set_stock(updates_for(listings[:20], 1)))
+        assert len(client.listings([x.ref for x in listings[:50]])) == 50
+        assert env.state.throttled == 0
+        assert env.recorder.sleeps, "the client should have waited for the bucket"
+
+
+def test_parallel_connectors_share_the_shops_bucket(schema: GraphQLSchema) -> None:
+    # Two tasks of one run, each with its own connector, reading at once.
+    for env in open_env(schema, Bucket(maximum=300, restore_rate=600)):
+        assert sorted(read_in_two_threads(env)) == [150, 150]
+        assert env.state.throttled == 0
+
+
+def read_in_two_threads(env: Env) -> list[int]:
+    clients = [env.client(page_size=50), env.client(page_size=50)]
+    clients[0].listings_by_sku(SKUS[:1])  # one answer tells the process the bucket
+    results: list[int] = []
+
+    def read(client: ShopifyShop, skus: list[str]) -> None:
+        results.append(len(client.listings_by_sku(skus)))
+
+    threads = [
+        threading.Thread(target=read, args=(clients[0], SKUS[:150])),
+        threading.Thread(target=read, args=(clients[1], SKUS[150:300])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results

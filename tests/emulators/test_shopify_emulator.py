@@ -28,9 +28,11 @@ from possync.emulators.shopify import (
     admin_schema,
     create_shopify_app,
 )
+from possync.emulators.shopify_webhooks import WebhookDispatcher
 from tests.specs import spec_path
 
 TOKEN = "shpat_test"
+SECRET = "shpss_test_secret"
 CATALOGUE = demo_catalogue(40, seed=3)
 SKUS = [v.sku for p in CATALOGUE for v in p.variants]
 
@@ -68,6 +70,7 @@ class Shop:
     server: RunningServer
     client: httpx.Client
     schema: GraphQLSchema
+    webhooks: WebhookDispatcher
 
     def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         assert validate(self.schema, parse(query)) == []
@@ -79,13 +82,15 @@ class Shop:
 def open_shop(schema: GraphQLSchema, bucket: Bucket | None = None) -> Iterator[Shop]:
     state = ShopifyState(bucket=bucket)
     state.seed(CATALOGUE)
-    server = serve_in_thread(create_shopify_app(state, access_token=TOKEN, schema=schema))
+    app = create_shopify_app(state, access_token=TOKEN, schema=schema, webhook_secret=SECRET)
+    server = serve_in_thread(app)
     client = httpx.Client(base_url=server.url, headers={"X-Shopify-Access-Token": TOKEN})
     try:
-        yield Shop(state, server, client, schema)
+        yield Shop(state, server, client, schema, app.state.webhooks)
     finally:
         client.close()
         server.stop()
+        app.state.webhooks.close()
 
 
 @pytest.fixture
@@ -135,9 +140,9 @@ def test_variants_by_sku_page_with_cursors_and_report_cost(shop: Shop) -> None:
     # 2 + 3 variants x (variant + product + inventoryItem + inventoryLevel + quantities)
     assert cost["requestedQueryCost"] == cost["actualQueryCost"] == 17
     assert cost["throttleStatus"] == {
-        "maximumAvailable": 1000.0,
-        "currentlyAvailable": pytest.approx(983, abs=2),
-        "restoreRate": 50.0,
+        "maximumAvailable": 2000.0,
+        "currentlyAvailable": pytest.approx(1983, abs=2),
+        "restoreRate": 100.0,
     }
 
 
@@ -236,3 +241,42 @@ def test_control_counts_the_graphql_route(shop: Shop) -> None:
     shop.gql("{ location { id } }")
     stats = shop.client.get("/_emulator/stats").json()
     assert stats["counts"] == {f"POST {GRAPHQL_PATH}": 1}
+
+
+def test_buckets_by_plan() -> None:
+    assert (Bucket().maximum, Bucket().restore_rate) == (2000.0, 100.0)
+    plus = Bucket.for_plan("plus")
+    assert (plus.maximum, plus.restore_rate) == (20000.0, 1000.0)
+
+
+def test_a_short_page_is_charged_what_it_returned(shop: Shop) -> None:
+    answer = variants(shop, 'sku:"NOT-THERE"', 100)
+    cost = answer["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 502 and cost["actualQueryCost"] == 2
+    assert cost["throttleStatus"]["currentlyAvailable"] >= 1997
+
+
+def test_stats_tell_queries_from_mutations(shop: Shop) -> None:
+    shop.gql("{ location { id } }")
+    sku = SKUS[0]
+    stock = shop.state.stock(sku) or 0
+    shop.gql(SET, {"input": set_input(shop, (sku, stock + 1, stock))})
+    stats = shop.client.get("/_emulator/shopify").json()
+    assert {k: stats[k] for k in ("queries", "mutations", "throttled")} == {
+        "queries": 1,
+        "mutations": 1,
+        "throttled": 0,
+    }
+    # The points charged are the two documents' actual costs, as their answers said.
+    assert stats["points_spent"] == shop.state.bucket.spent > 0
+    assert (stats["maximum"], stats["restore_rate"]) == (2000, 100)
+
+
+def test_the_bucket_can_be_set_to_another_plan(shop: Shop) -> None:
+    answer = shop.client.put(
+        "/_emulator/shopify/bucket", json={"maximum": 20000, "restore_rate": 1000}
+    )
+    assert answer.json()["maximumAvailable"] == 20000
+    body = shop.gql("{ location { id } }")
+    status = body["extensions"]["cost"]["throttleStatus"]
+    assert status["restoreRate"] == 1000 and status["maximumAvailable"] == 20000
