@@ -3,6 +3,7 @@ a throw-away state store, and the Blocks pointing at the emulators."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,23 +13,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TOKEN, LOCATION, CK, CS = "sq-demo-token", "L-DEMO", "ck_demo", "cs_demo"
+from possync.emulators.woocommerce_shop import CK as CK  # noqa: E402
+from possync.emulators.woocommerce_shop import CS as CS  # noqa: E402
+
+TOKEN, LOCATION = "sq-demo-token", "L-DEMO"
 
 
 @dataclass(frozen=True)
 class Bench:
     square: str
-    woo: str
+    woo: str  # the webshop emulator's address (any webshop; the name is historical)
     work: Path
+    webshop: str = "woocommerce"
+    config: dict[str, Any] | None = None  # the webshop connector's config, secrets included
 
 
 @contextmanager
 def running_shop(
-    skus: int, variable_share: float = 0.2, empty_webshop: bool = False
+    skus: int,
+    variable_share: float = 0.2,
+    empty_webshop: bool = False,
+    webshop: str = "woocommerce",
 ) -> Iterator[Bench]:
     """Emulators seeded with `skus` SKUs, a Prefect server, Blocks saved; os.environ is set
     up so that this process and its children use them."""
@@ -49,22 +59,33 @@ def running_shop(
     t0 = time.perf_counter()
     command = [
         sys.executable, "-m", "possync.cli", "emulators", "serve", "--skus", str(skus),
-        "--square-port", str(sq_port), "--woocommerce-port", str(woo_port),
+        "--square-port", str(sq_port), "--webshop", webshop, "--webshop-port", str(woo_port),
         "--variable-share", str(variable_share),
     ] + (["--empty-webshop"] if empty_webshop else [])  # fmt: skip
     emulators = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     server = None
     try:
         assert emulators.stdout is not None
-        for _ in range(2):  # "square URL", "woocommerce URL" once both are seeded and up
-            if not emulators.stdout.readline():
+        lines = []
+        for _ in range(3):  # "square URL", "<webshop> URL", its config as JSON, once up
+            line = emulators.stdout.readline()
+            if not line:
                 raise SystemExit("the emulators exited during start-up")
+            lines.append(line)
+        config = json.loads(lines[2])
         print(f"  emulators up in {time.perf_counter() - t0:.1f} s", flush=True)
         server = start_server(work, prefect_port)
-        bench = Bench(f"http://127.0.0.1:{sq_port}", f"http://127.0.0.1:{woo_port}", work)
+        bench = Bench(
+            f"http://127.0.0.1:{sq_port}", f"http://127.0.0.1:{woo_port}", work, webshop, config
+        )
         from blocks.register import save_demo_blocks
+        from possync.connectors.registry import WEBSHOP_CONNECTORS
 
-        save_demo_blocks(bench.square, TOKEN, LOCATION, bench.woo, CK, CS)
+        web_config = WEBSHOP_CONNECTORS[webshop].config.model_validate(config)
+        save_demo_blocks(bench.square, TOKEN, LOCATION, webshop, web_config)
+        from blocks import SETTINGS_BLOCK, SyncSettings
+
+        SyncSettings(webshop=webshop).save(SETTINGS_BLOCK, overwrite=True)
         yield bench
     finally:
         emulators.terminate()

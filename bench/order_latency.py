@@ -51,9 +51,9 @@ def measure(square: str, woo: str, args: argparse.Namespace) -> None:
     secret = secrets.token_urlsafe(24)
     block = SyncSettings.load(SETTINGS_BLOCK)
     assert isinstance(block, SyncSettings)
-    block.woocommerce_webhook_secret = SecretStr(secret)
+    block.webhook_secret = SecretStr(secret)
     block.save(SETTINGS_BLOCK, overwrite=True)
-    receiver = start_receiver("127.0.0.1", free_port(), lambda: secret)
+    receiver = start_receiver("127.0.0.1", free_port(), "woocommerce", lambda: secret)
     api = httpx.Client(base_url=f"{woo}/wp-json/wc/v3", auth=(CK, CS), timeout=30)
     api.post(
         "/webhooks",
@@ -61,7 +61,7 @@ def measure(square: str, woo: str, args: argparse.Namespace) -> None:
             "name": "bench",
             "topic": "order.created",
             "secret": secret,
-            "delivery_url": receiver.woocommerce_url,
+            "delivery_url": receiver.url,
             "status": "active",
         },
     ).raise_for_status()

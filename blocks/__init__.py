@@ -8,10 +8,13 @@ from blocks.accounting import XeroCredentials
 from blocks.credentials import SquareCredentials, WooCommerceCredentials
 from blocks.economic import EconomicCredentials
 from blocks.settings import SyncSettings
+from blocks.webshops import MagentoCredentials, ShopifyCredentials
 
 ALL_BLOCKS = (
     SquareCredentials,
     WooCommerceCredentials,
+    ShopifyCredentials,
+    MagentoCredentials,
     XeroCredentials,
     EconomicCredentials,
     SyncSettings,
@@ -21,6 +24,8 @@ __all__ = [
     "ACCOUNTING_CREDENTIALS",
     "ALL_BLOCKS",
     "EconomicCredentials",
+    "MagentoCredentials",
+    "ShopifyCredentials",
     "SquareCredentials",
     "SyncSettings",
     "WooCommerceCredentials",
@@ -28,8 +33,13 @@ __all__ = [
 ]
 
 POS_CREDENTIALS: dict[str, type[SquareCredentials]] = {"square": SquareCredentials}
-WEBSHOP_CREDENTIALS: dict[str, type[WooCommerceCredentials]] = {
-    "woocommerce": WooCommerceCredentials
+WebshopCredentials = WooCommerceCredentials | ShopifyCredentials | MagentoCredentials
+WEBSHOP_CREDENTIALS: dict[
+    str, type[WooCommerceCredentials] | type[ShopifyCredentials] | type[MagentoCredentials]
+] = {
+    "woocommerce": WooCommerceCredentials,
+    "shopify": ShopifyCredentials,
+    "magento": MagentoCredentials,
 }
 SETTINGS_BLOCK = "possync-settings"
 ACCOUNTING_CREDENTIALS: dict[str, type[XeroCredentials] | type[EconomicCredentials]] = {

@@ -9,9 +9,10 @@ from blocks import (
     SETTINGS_BLOCK,
     SquareCredentials,
     SyncSettings,
-    WooCommerceCredentials,
     XeroCredentials,
 )
+from blocks.webshops import webshop_credentials
+from possync.config import WebshopConfig
 
 
 def register_block_types() -> None:
@@ -24,9 +25,8 @@ def save_demo_blocks(
     square_url: str,
     square_token: str,
     location_id: str,
-    woo_url: str,
-    woo_key: str,
-    woo_secret: str,
+    webshop_name: str,
+    webshop: WebshopConfig,
     xero: tuple[str, str, str] | None = None,
 ) -> None:
     """Credentials for the emulators (overwritten each start, their ports may change),
@@ -36,9 +36,7 @@ def save_demo_blocks(
     SquareCredentials(
         base_url=square_url, access_token=SecretStr(square_token), location_id=location_id
     ).save("possync-square", overwrite=True)
-    WooCommerceCredentials(
-        url=woo_url, consumer_key=SecretStr(woo_key), consumer_secret=SecretStr(woo_secret)
-    ).save("possync-woocommerce", overwrite=True)
+    webshop_credentials(webshop).save(f"possync-{webshop_name}", overwrite=True)
     if xero is not None:
         xero_url, xero_token, tenant_id = xero
         XeroCredentials(

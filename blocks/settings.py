@@ -22,12 +22,12 @@ class SyncSettings(Block):
         "owns products, POS owns stock; webshop_master: webshop owns both",
     )
     pos: Literal["square"] = Field(default="square", description="The POS connector")
-    webshop: Literal["woocommerce"] = Field(
+    webshop: Literal["woocommerce", "shopify", "magento"] = Field(
         default="woocommerce", description="The webshop connector"
     )
     pos_block: str = Field(default="possync-square", description="Name of the POS credentials")
     webshop_block: str = Field(
-        default="possync-woocommerce", description="Name of the webshop credentials"
+        default="", description="Name of the webshop credentials Block ('' = possync-<webshop>)"
     )
     stock_overlap_seconds: float = Field(
         default=0.0,
@@ -37,8 +37,10 @@ class SyncSettings(Block):
     )
 
     order_accepted_statuses: list[str] = Field(
-        default=["processing", "completed"],
-        description="Webshop order statuses that transfer the order to the POS (paid)",
+        default_factory=list,
+        description="Webshop order statuses that transfer the order to the POS (paid); empty "
+        "= the webshop's paid statuses (WooCommerce processing, completed; Shopify paid, "
+        "partially_refunded; Magento processing, complete)",
     )
     order_mode: Literal["sale", "adjustment"] = Field(
         default="sale",
@@ -87,9 +89,15 @@ class SyncSettings(Block):
     rounding_account: str = Field(
         default=AccountMapping().rounding, description="Account for cash rounding"
     )
-    woocommerce_webhook_secret: SecretStr | None = Field(
-        default=None, description="Secret of the WooCommerce webhooks (order.created/updated)"
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="What the webshop signs its webhooks with (WooCommerce: the webhooks' "
+        "secret; Shopify: the app's client secret). Magento sends none; its orders are polled",
     )
+
+    @property
+    def webshop_block_name(self) -> str:
+        return self.webshop_block or f"possync-{self.webshop}"
 
     def config(self) -> SyncConfig:
         return SyncConfig(

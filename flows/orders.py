@@ -21,7 +21,7 @@ ORDERS_PER_TASK = 25
 
 def settings_of(c: Connections) -> ordersync.OrderSettings:
     return ordersync.OrderSettings(
-        accepted=frozenset(c.settings.order_accepted_statuses),
+        accepted=frozenset(c.settings.order_accepted_statuses or c.shop.accepted_statuses),
         mode=c.settings.order_mode,
         first_run_lookback=timedelta(hours=c.settings.orders_first_run_lookback_hours),
     )

@@ -3,6 +3,7 @@ need them, so `possync --help` stays fast."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -15,7 +16,9 @@ from pydantic import SecretStr
 
 if TYPE_CHECKING:
     from flows.receiver import Receiver
+    from possync.emulators.demo import DemoProduct
     from possync.emulators.server import RunningServer
+    from possync.emulators.webshops import EmulatedWebshop
     from possync.settings import RunSettings
 
 app = typer.Typer(help="possync: POS ↔ webshop ↔ accounting, as Prefect flows.")
@@ -31,8 +34,6 @@ app.add_typer(products_app, name="products")
 app.add_typer(turnover_app, name="turnover")
 
 DEMO_SQUARE_TOKEN = "sq-demo-token"  # noqa: S105 - the emulator's demo credential
-DEMO_WOO_KEY = "ck_demo"
-DEMO_WOO_SECRET = "cs_demo"  # noqa: S105 - the emulator's demo credential
 DEMO_LOCATION = "L-DEMO"
 
 
@@ -64,8 +65,8 @@ def run() -> None:
     server = start_server(settings.home, settings.prefect_port)
     running: list[_Stoppable] = []
     try:
-        square, woo = _start_emulators(settings)
-        running += [square, woo]
+        square, web, catalogue = _start_emulators(settings)
+        running += [square, web]
         xero = _start_xero(settings)
         running.append(xero)
         from blocks.register import save_demo_blocks
@@ -76,9 +77,8 @@ def run() -> None:
             square.url,
             DEMO_SQUARE_TOKEN,
             DEMO_LOCATION,
-            woo.url,
-            DEMO_WOO_KEY,
-            DEMO_WOO_SECRET,
+            web.system,
+            web.config(),
             xero=(f"{xero.url}{PREFIX}", DEMO_TOKEN, DEMO_TENANT_ID),
         )
         from possync.emulators.simulator import StoreSimulator
@@ -88,13 +88,12 @@ def run() -> None:
         )
         simulator.start()
         running.append(simulator)
-        receiver = _start_webhooks(settings, woo.url)
+        receiver, receiver_url = _start_webhooks(settings, web)
         running.append(receiver)
         from possync.emulators.simulator import WebShopper
 
-        shopper = WebShopper(
-            woo.url, DEMO_WOO_KEY, DEMO_WOO_SECRET, every_seconds=settings.web_order_every
-        )
+        skus = [v.sku for p in catalogue for v in p.variants]
+        shopper = WebShopper(web, skus, every_seconds=settings.web_order_every)
         shopper.start()
         running.append(shopper)
         from possync.emulators.catalogue_editors import PosProductEditor, WebProductEditor
@@ -103,9 +102,7 @@ def run() -> None:
             PosProductEditor(
                 square.url, DEMO_SQUARE_TOKEN, every_seconds=settings.product_edit_every
             ),
-            WebProductEditor(
-                woo.url, DEMO_WOO_KEY, DEMO_WOO_SECRET, every_seconds=settings.product_edit_every
-            ),
+            WebProductEditor(web, skus, every_seconds=settings.product_edit_every),
         ]
         for editor in editors:
             editor.start()
@@ -114,8 +111,9 @@ def run() -> None:
             f"\npossync is running.\n"
             f"  Prefect UI:            {server.ui_url}\n"
             f"  Square emulator:       {square.url}\n"
-            f"  WooCommerce emulator:  {woo.url}/wp-json/wc/v3\n"
-            f"  Webhook receiver:      {receiver.woocommerce_url}\n"
+            f"  {web.system} emulator: {web.server.url} (POSSYNC_WEBSHOP: woocommerce, "
+            f"shopify or magento)\n"
+            f"  Webhook receiver:      {receiver_url}\n"
             f"  Xero emulator:         {xero.url}/api.xro/2.0 (daily-turnover posts here; "
             f"run it from the UI with any `day`)\n"
             f"  stock-sync every {settings.stock_interval:g} s (POSSYNC_STOCK_INTERVAL); "
@@ -150,27 +148,33 @@ def run() -> None:
 def emulators_serve(
     skus: Annotated[int, typer.Option(help="catalogue size (sellable SKUs)")] = 500,
     square_port: Annotated[int, typer.Option()] = 8701,
-    woocommerce_port: Annotated[int, typer.Option()] = 8702,
+    webshop: Annotated[str, typer.Option(help="woocommerce, shopify or magento")] = "woocommerce",
+    webshop_port: Annotated[int, typer.Option()] = 8702,
     seed: Annotated[int, typer.Option()] = 7,
     variable_share: Annotated[float, typer.Option(help="share of products with sizes")] = 0.2,
     empty_webshop: Annotated[
         bool, typer.Option(help="seed the POS only (an initial product import)")
     ] = False,
 ) -> None:
-    """Serve the Square and WooCommerce emulators with the demo catalogue until Ctrl-C."""
+    """Serve the Square emulator and a webshop's with the demo catalogue until Ctrl-C; prints
+    each emulator's address, then the webshop's connection settings as JSON."""
     from possync.settings import RunSettings
 
     settings = RunSettings(
         demo_skus=skus,
         square_port=square_port,
-        woocommerce_port=woocommerce_port,
+        webshop=webshop,
+        webshop_port=webshop_port,
         seed=seed,
         variable_share=variable_share,
     )
-    square, woo = _start_emulators(settings, seed_webshop=not empty_webshop)
-    typer.echo(f"square {square.url}\nwoocommerce {woo.url}", color=False)
+    square, web, _ = _start_emulators(settings, seed_webshop=not empty_webshop)
+    config = web.config().model_dump(mode="json")
+    secrets = {k: v.get_secret_value() for k, v in web.config() if isinstance(v, SecretStr)}
+    typer.echo(f"square {square.url}\n{web.system} {web.server.url}", color=False)
+    typer.echo(json.dumps({**config, **secrets}), color=False)
     sys.stdout.flush()
-    _until_ctrl_c(square, woo)
+    _until_ctrl_c(square, web)
 
 
 @sync_app.command("stock")
@@ -275,20 +279,16 @@ def webhooks_serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8703,
 ) -> None:
-    """Serve the webhook receiver (POST /webhooks/woocommerce) until Ctrl-C; the secret is
-    the settings Block's `woocommerce_webhook_secret`, read on every delivery."""
+    """Serve the webhook receiver (POST /webhooks/<webshop>) for the settings Block's webshop
+    until Ctrl-C; the secret is the Block's `webhook_secret`, read on every delivery."""
     from blocks import SETTINGS_BLOCK, SyncSettings
     from flows.receiver import start_receiver
 
-    def secret() -> str:
-        block = SyncSettings.load(SETTINGS_BLOCK)
-        assert isinstance(block, SyncSettings)
-        value = block.woocommerce_webhook_secret
-        return value.get_secret_value() if value else ""
-
+    block = SyncSettings.load(SETTINGS_BLOCK)
+    assert isinstance(block, SyncSettings)
     _configure_logging()
-    receiver = start_receiver(host, port, secret)
-    typer.echo(f"webhook receiver on {receiver.woocommerce_url}")
+    receiver = start_receiver(host, port, block.webshop)
+    typer.echo(f"webhook receiver on {receiver.url}")
     _until_ctrl_c(receiver)
 
 
@@ -306,33 +306,29 @@ def _until_ctrl_c(*parts: _Stoppable) -> None:
 
 def _start_emulators(
     settings: RunSettings, seed_webshop: bool = True
-) -> tuple[RunningServer, RunningServer]:
+) -> tuple[RunningServer, EmulatedWebshop, list[DemoProduct]]:
     from possync.emulators.demo import demo_catalogue
     from possync.emulators.server import serve_in_thread
     from possync.emulators.square import SquareState, create_square_app
-    from possync.emulators.woocommerce import WooState, create_woocommerce_app
+    from possync.emulators.webshops import start_webshop
 
     catalogue = demo_catalogue(
         settings.demo_skus, seed=settings.seed, variable_share=settings.variable_share
     )
     square_state = SquareState(location_id=DEMO_LOCATION)
     square_state.seed(catalogue)
-    woo_state = WooState(currency="DKK")
-    if seed_webshop:
-        woo_state.seed(catalogue)
     square = serve_in_thread(
         create_square_app(square_state, access_token=DEMO_SQUARE_TOKEN),
         settings.host,
         settings.square_port,
     )
-    woo = serve_in_thread(
-        create_woocommerce_app(
-            woo_state, consumer_key=DEMO_WOO_KEY, consumer_secret=DEMO_WOO_SECRET
-        ),
-        settings.host,
-        settings.woocommerce_port,
+    web = start_webshop(
+        settings.webshop,
+        catalogue if seed_webshop else [],
+        host=settings.host,
+        port=settings.webshop_port,
     )
-    return square, woo
+    return square, web, catalogue
 
 
 def _start_xero(settings: RunSettings) -> RunningServer:
@@ -343,36 +339,22 @@ def _start_xero(settings: RunSettings) -> RunningServer:
     return serve_in_thread(create_xero_app(), settings.host, settings.xero_port)
 
 
-def _start_webhooks(settings: RunSettings, woo_url: str) -> Receiver:
-    """The receiver, a fresh webhook secret in the settings Block, and the emulated shop's
-    webhooks for order.created and order.updated pointing at the receiver."""
-    import secrets
-
-    import httpx
-
+def _start_webhooks(settings: RunSettings, web: EmulatedWebshop) -> tuple[Receiver, str]:
+    """The receiver, and the emulated shop's order webhooks pointing at it; the secret they
+    are signed with goes to the settings Block. A webshop without webhooks (Magento) is
+    polled by the scheduled order flows only."""
     from blocks import SETTINGS_BLOCK, SyncSettings
-    from flows.receiver import WOOCOMMERCE_PATH, start_receiver
+    from flows.receiver import start_receiver, webhook_path
 
-    secret = secrets.token_urlsafe(24)
+    receiver = start_receiver(settings.host, settings.webhook_port, web.system)
+    url = f"http://{settings.host}:{settings.webhook_port}{webhook_path(web.system)}"
+    secret = web.subscribe_webhooks(url)
     block = SyncSettings.load(SETTINGS_BLOCK)
     assert isinstance(block, SyncSettings)
-    block.woocommerce_webhook_secret = SecretStr(secret)
+    block.webshop = settings.webshop
+    block.webhook_secret = SecretStr(secret) if secret else None
     block.save(SETTINGS_BLOCK, overwrite=True)
-    receiver = start_receiver(settings.host, settings.webhook_port, lambda: secret)
-    delivery_url = f"http://{settings.host}:{settings.webhook_port}{WOOCOMMERCE_PATH}"
-    with httpx.Client(
-        base_url=f"{woo_url}/wp-json/wc/v3", auth=(DEMO_WOO_KEY, DEMO_WOO_SECRET)
-    ) as http:
-        for topic in ("order.created", "order.updated"):
-            body = {
-                "name": f"possync {topic}",
-                "topic": topic,
-                "delivery_url": delivery_url,
-                "secret": secret,
-                "status": "active",
-            }
-            http.post("/webhooks", json=body).raise_for_status()
-    return receiver
+    return receiver, url if secret else "(none: this webshop has no webhooks; polled)"
 
 
 def _configure_logging() -> None:

@@ -39,8 +39,8 @@ class WooCommerceConfig(_Config):
 class ShopifyConfig(_Config):
     """Shopify Admin GraphQL: `shop_url` is the shop's admin address
     (https://NAME.myshopify.com), `location_id` the Location gid whose `available`
-    quantities follow the POS; `webhook_secret` is the app's client secret, which Shopify
-    signs webhooks with."""
+    quantities follow the POS. (The app's client secret, which Shopify signs webhooks with,
+    is the settings' `webhook_secret`.)"""
 
     shop_url: str
     access_token: SecretStr
@@ -48,7 +48,6 @@ class ShopifyConfig(_Config):
     api_version: str = "2025-01"
     timeout_seconds: float = 30.0
     reason: str = "correction"
-    webhook_secret: SecretStr | None = None
 
 
 class MagentoConfig(_Config):

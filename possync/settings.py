@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,7 +28,10 @@ class RunSettings(BaseSettings):
     host: str = "127.0.0.1"
     prefect_port: int = 4200
     square_port: int = 8701
-    woocommerce_port: int = 8702
+    webshop: Literal["woocommerce", "shopify", "magento"] = Field(
+        "woocommerce", description="which emulated webshop the demo shop runs (POSSYNC_WEBSHOP)"
+    )
+    webshop_port: int = 8702
     webhook_port: int = 8703
     xero_port: int = 8704
     demo_skus: int = Field(500, gt=0, description="size of the emulated shop's catalogue")

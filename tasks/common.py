@@ -18,7 +18,7 @@ from blocks import (
     WEBSHOP_CREDENTIALS,
     SquareCredentials,
     SyncSettings,
-    WooCommerceCredentials,
+    WebshopCredentials,
 )
 from possync.config import SyncConfig
 from possync.connectors.base import Accounting, Pos, Webshop
@@ -82,7 +82,8 @@ def connect(settings_block: str = SETTINGS_BLOCK) -> Connections:
         SquareCredentials, POS_CREDENTIALS[settings.pos].load(settings.pos_block)
     )
     shop_credentials = cast(
-        WooCommerceCredentials, WEBSHOP_CREDENTIALS[settings.webshop].load(settings.webshop_block)
+        WebshopCredentials,
+        WEBSHOP_CREDENTIALS[settings.webshop].load(settings.webshop_block_name),
     )
     return Connections(
         settings=settings.config(),

@@ -1,5 +1,6 @@
-"""An emulated shop for flow tests: Square and WooCommerce on real loopback sockets, the
-Blocks pointing at them, and helpers that act like a cashier or a shop admin."""
+"""An emulated shop for flow tests: Square and a webshop (WooCommerce, Shopify or Magento 2)
+on real loopback sockets, the Blocks pointing at them, and helpers that act like a cashier
+or a shop admin."""
 
 from __future__ import annotations
 
@@ -12,26 +13,44 @@ from decimal import Decimal
 import httpx
 from pydantic import SecretStr
 
-from blocks import SquareCredentials, SyncSettings, WooCommerceCredentials
+from blocks import SquareCredentials, SyncSettings
+from blocks.webshops import webshop_credentials
 from possync.emulators.control import EmulatorControl
 from possync.emulators.demo import DemoProduct
 from possync.emulators.server import RunningServer, serve_in_thread
 from possync.emulators.square import SquareState, create_square_app
-from possync.emulators.woocommerce import WooState, create_woocommerce_app
+from possync.emulators.webshops import EmulatedWebshop, start_webshop
+from possync.emulators.woocommerce import WooState
+from possync.emulators.woocommerce_shop import CK, CS, WooCommerceWebshop
+
+__all__ = ["CK", "CS", "LOCATION", "TOKEN", "EmulatedShop", "running_shop", "save_blocks"]
 
 TOKEN = "sq-test-token"
 LOCATION = "L-TEST"
-CK, CS = "ck_test", "cs_test"
 
 
 @dataclass
 class EmulatedShop:
+    """Square and one webshop (`web`, any of the three); `woo*` are the WooCommerce
+    emulator's parts for the tests that are about WooCommerce itself."""
+
     square: SquareState
-    woo: WooState
     square_server: RunningServer
-    woo_server: RunningServer
     square_control: EmulatorControl
-    woo_control: EmulatorControl
+    web: EmulatedWebshop
+
+    @property
+    def woo(self) -> WooState:
+        assert isinstance(self.web, WooCommerceWebshop), "a WooCommerce-only test"
+        return self.web.state
+
+    @property
+    def woo_server(self) -> RunningServer:
+        return self.web.server
+
+    @property
+    def woo_control(self) -> EmulatorControl:
+        return self.web.control
 
     def sell_at_pos(self, sku: str, quantity: int) -> None:
         """A cashier rings up a sale: Square inventory adjustment IN_STOCK → SOLD."""
@@ -61,54 +80,30 @@ class EmulatedShop:
 
     # -- the webshop's customers and admin ----------------------------------------------
 
-    def _woo(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.woo_server.url}/wp-json/wc/v3", auth=(CK, CS))
-
     def web_order(self, lines: dict[str, int], status: str = "processing") -> str:
-        """A customer orders these SKUs; `processing` means paid."""
-        items = []
-        for sku, quantity in lines.items():
-            item_id = self.woo.id_for_sku(sku)
-            product = self.woo.product_json(item_id)
-            if product.get("type") == "variation" or product.get("parent_id"):
-                item = {"product_id": product["parent_id"], "variation_id": item_id}
-            else:
-                item = {"product_id": item_id}
-            items.append({**item, "quantity": quantity})
-        body = {"status": status, "line_items": items, "payment_method": "stripe"}
-        with self._woo() as http:
-            response = http.post("/orders", json=body)
-        response.raise_for_status()
-        return str(response.json()["id"])
+        """A customer orders these SKUs; `processing` means paid (WooCommerce's word;
+        `pending` leaves it unpaid, on any webshop)."""
+        if self.web.system == "woocommerce" and status not in {"processing", "pending"}:
+            order_id = self.web.place_order(lines, paid=False)
+            self.set_order_status(order_id, status)
+            return order_id
+        return self.web.place_order(lines, paid=status != "pending")
 
     def set_order_status(self, order_id: str, status: str) -> None:
-        with self._woo() as http:
-            http.put(f"/orders/{order_id}", json={"status": status}).raise_for_status()
+        """WooCommerce words: processing pays the order, cancelled cancels it."""
+        if status == "processing":
+            self.web.pay_order(order_id)
+        elif status == "cancelled":
+            self.web.cancel_order(order_id)
+        else:
+            assert isinstance(self.web, WooCommerceWebshop), f"status {status} is WooCommerce's"
+            self.web.set_status(order_id, status)
 
     def refund(
         self, order_id: str, lines: dict[str, int], amount: str, restock: bool = True
     ) -> str:
         """The shop admin refunds `lines` (SKU → quantity) and `amount` of an order."""
-        with self._woo() as http:
-            order = http.get(f"/orders/{order_id}").raise_for_status().json()
-            by_sku = {item["sku"]: item for item in order["line_items"]}
-            items = [
-                {
-                    "id": by_sku[sku]["id"],
-                    "quantity": quantity,
-                    "refund_total": str(Decimal(by_sku[sku]["price"]) * quantity),
-                }
-                for sku, quantity in lines.items()
-            ]
-            body = {
-                "amount": amount,
-                "line_items": items,
-                "api_refund": False,
-                "api_restock": restock,
-            }
-            response = http.post(f"/orders/{order_id}/refunds", json=body)
-        response.raise_for_status()
-        return str(response.json()["id"])
+        return self.web.refund(order_id, lines, Decimal(amount), restock=restock)
 
     def pos_orders(self) -> list[dict[str, object]]:
         """Every order in the POS (SearchOrders), oldest first."""
@@ -135,54 +130,50 @@ class EmulatedShop:
         return self.square.count(self.square.variation_id_for_sku(sku))
 
     def web_stock(self, sku: str) -> int | None:
-        return self.woo.stock(self.woo.id_for_sku(sku))
+        return self.web.stock(sku)
 
-    def woo_writes(self) -> int:
-        """Write calls the webshop has received (POST/PUT/PATCH/DELETE)."""
-        return sum(
-            n
-            for key, n in self.woo_control.counts.items()
-            if key.split(" ")[0] in {"POST", "PUT", "PATCH", "DELETE"}
-        )
+    def web_writes(self) -> int:
+        """Write calls the webshop has received."""
+        return self.web.write_calls()
 
     def stop(self) -> None:
         self.square_server.stop()
-        self.woo_server.stop()
+        self.web.stop()
 
 
 def start_shop(
-    catalogue: list[DemoProduct], pos_only: list[DemoProduct] | None = None
+    catalogue: list[DemoProduct],
+    pos_only: list[DemoProduct] | None = None,
+    webshop: str = "woocommerce",
 ) -> EmulatedShop:
     square = SquareState(location_id=LOCATION)
     square.seed(catalogue + (pos_only or []))
-    woo = WooState(currency="DKK")
-    woo.seed(catalogue)
     square_app = create_square_app(square, access_token=TOKEN)
-    woo_app = create_woocommerce_app(woo, consumer_key=CK, consumer_secret=CS)
-    return EmulatedShop(
-        square,
-        woo,
-        serve_in_thread(square_app),
-        serve_in_thread(woo_app),
-        square_app.state.control,
-        woo_app.state.control,
-    )
+    square_server = serve_in_thread(square_app)
+    try:
+        web = start_webshop(webshop, catalogue, currency="DKK")
+    except BaseException:
+        square_server.stop()
+        raise
+    return EmulatedShop(square, square_server, square_app.state.control, web)
 
 
 def save_blocks(shop: EmulatedShop, overlap_seconds: float = 0.0) -> None:
     SquareCredentials(
         base_url=shop.square_server.url, access_token=SecretStr(TOKEN), location_id=LOCATION
     ).save("possync-square", overwrite=True)
-    WooCommerceCredentials(
-        url=shop.woo_server.url, consumer_key=SecretStr(CK), consumer_secret=SecretStr(CS)
-    ).save("possync-woocommerce", overwrite=True)
-    SyncSettings(stock_overlap_seconds=overlap_seconds).save("possync-settings", overwrite=True)
+    webshop_credentials(shop.web.config()).save(f"possync-{shop.web.system}", overwrite=True)
+    SyncSettings(stock_overlap_seconds=overlap_seconds, webshop=shop.web.system).save(
+        "possync-settings", overwrite=True
+    )
 
 
 def running_shop(
-    catalogue: list[DemoProduct], pos_only: list[DemoProduct] | None = None
+    catalogue: list[DemoProduct],
+    pos_only: list[DemoProduct] | None = None,
+    webshop: str = "woocommerce",
 ) -> Iterator[EmulatedShop]:
-    shop = start_shop(catalogue, pos_only)
+    shop = start_shop(catalogue, pos_only, webshop)
     try:
         save_blocks(shop)
         yield shop

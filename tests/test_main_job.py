@@ -11,6 +11,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -176,8 +179,36 @@ def port_open(port: int) -> bool:
         return False
 
 
-def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("PREFECT", "SQUARE", "WOOCOMMERCE", "WEBHOOK", "XERO")}
+@dataclass
+class MainJob:
+    job: subprocess.Popen[bytes]
+    ports: dict[str, int]
+    api: str
+    log_path: Path
+
+    def tail(self) -> str:
+        return self.log_path.read_text()[-3000:]
+
+    def wait_for_scheduled_stock_run(self) -> None:
+        deadline = time.monotonic() + 240
+        runs: list[dict[str, object]] = []
+        while time.monotonic() < deadline and self.job.poll() is None:
+            try:
+                runs = completed_scheduled_stock_runs(self.api)
+            except httpx.TransportError:
+                runs = []
+            if runs:
+                break
+            time.sleep(2)
+        assert self.job.poll() is None, f"main job exited early:\n{self.tail()}"
+        assert runs, f"no completed scheduled stock-sync run within 240 s:\n{self.tail()}"
+
+
+@contextmanager
+def main_job(tmp_path: Path, **settings: str) -> Iterator[MainJob]:
+    """`possync run` as `make run` starts it, with POSSYNC_* settings; on exit Ctrl-C, and
+    the job must stop cleanly and free every port."""
+    ports = {name: free_port() for name in ("PREFECT", "SQUARE", "WEBSHOP", "WEBHOOK", "XERO")}
     env = {
         **os.environ,
         "POSSYNC_HOME": str(tmp_path / "home"),
@@ -187,6 +218,7 @@ def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Pa
         "POSSYNC_WEB_ORDER_EVERY": "3600",
         "POSSYNC_PRODUCT_EDIT_EVERY": "3600",
         **{f"POSSYNC_{name}_PORT": str(port) for name, port in ports.items()},
+        **{f"POSSYNC_{name.upper()}": value for name, value in settings.items()},
     }
     for inherited in ("PREFECT_API_URL", "PREFECT_HOME", "POSSYNC_DATABASE_URL"):
         env.pop(inherited, None)
@@ -201,29 +233,8 @@ def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Pa
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    api = f"http://127.0.0.1:{ports['PREFECT']}/api"
     try:
-        deadline = time.monotonic() + 240
-        runs: list[dict[str, object]] = []
-        while time.monotonic() < deadline and job.poll() is None:
-            try:
-                runs = completed_scheduled_stock_runs(api)
-            except httpx.TransportError:
-                runs = []
-            if runs:
-                break
-            time.sleep(2)
-        tail = log_path.read_text()[-3000:]
-        assert job.poll() is None, f"main job exited early:\n{tail}"
-        assert runs, f"no completed scheduled stock-sync run within 240 s:\n{tail}"
-        assert port_open(ports["SQUARE"]) and port_open(ports["WOOCOMMERCE"])
-        order_id, seconds = web_order_reaches_pos(ports["WOOCOMMERCE"], ports["SQUARE"])
-        assert seconds < 30, f"web order {order_id} took {seconds:.1f} s to reach the POS"
-        sku, amount = products_flow_the_other_way(api, ports["WOOCOMMERCE"], ports["SQUARE"])
-        assert amount == "77777", f"{sku}: the webshop's new price did not reach the POS"
-        balance, debits, before, after = turnover_reaches_xero(api, ports["SQUARE"], ports["XERO"])
-        assert balance == 0, f"the voucher does not balance: {balance}"
-        assert before > 0 and before <= debits <= after, (before, debits, after)
+        yield MainJob(job, ports, f"http://127.0.0.1:{ports['PREFECT']}/api", log_path)
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
@@ -237,3 +248,44 @@ def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Pa
     assert "possync: stopped." in output
     for port in ports.values():
         assert not port_open(port), f"port {port} still answers after the job stopped"
+
+
+def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Path) -> None:
+    with main_job(tmp_path) as run:
+        run.wait_for_scheduled_stock_run()
+        ports = run.ports
+        assert port_open(ports["SQUARE"]) and port_open(ports["WEBSHOP"])
+        order_id, seconds = web_order_reaches_pos(ports["WEBSHOP"], ports["SQUARE"])
+        assert seconds < 30, f"web order {order_id} took {seconds:.1f} s to reach the POS"
+        sku, amount = products_flow_the_other_way(run.api, ports["WEBSHOP"], ports["SQUARE"])
+        assert amount == "77777", f"{sku}: the webshop's new price did not reach the POS"
+        balance, debits, before, after = turnover_reaches_xero(
+            run.api, ports["SQUARE"], ports["XERO"]
+        )
+        assert balance == 0, f"the voucher does not balance: {balance}"
+        assert before > 0 and before <= debits <= after, (before, debits, after)
+
+
+def web_orders_in_pos(square_port: int, webshop: str) -> list[str]:
+    square = httpx.Client(
+        base_url=f"http://127.0.0.1:{square_port}",
+        headers={"Authorization": "Bearer sq-demo-token"},
+    )
+    found = square.post("/v2/orders/search", json={"location_ids": ["L-DEMO"]}).json()
+    refs = [str(o.get("reference_id") or "") for o in found.get("orders") or []]
+    return [r for r in refs if r.startswith(f"{webshop} order ")]
+
+
+@pytest.mark.parametrize("webshop", ["shopify", "magento"])
+def test_make_run_runs_the_whole_shop_on_another_webshop(tmp_path: Path, webshop: str) -> None:
+    """POSSYNC_WEBSHOP picks the webshop: the demo's web customers order there, the order
+    flows carry their orders to the register (Magento has no webhooks: the schedule does),
+    stock-sync runs on schedule."""
+    with main_job(tmp_path, webshop=webshop, web_order_every="2", orders_interval="10") as run:
+        run.wait_for_scheduled_stock_run()
+        deadline = time.monotonic() + 90
+        while not web_orders_in_pos(run.ports["SQUARE"], webshop):
+            assert time.monotonic() < deadline, f"no {webshop} order reached the POS:\n" + (
+                run.tail()
+            )
+            time.sleep(1)

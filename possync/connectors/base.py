@@ -92,6 +92,7 @@ class Webshop(Protocol):
     """A webshop whose stock follows the POS."""
 
     system: str
+    accepted_statuses: tuple[str, ...]  # order statuses that mean paid, by default
 
     def listings_by_sku(self, skus: Sequence[str]) -> list[WebshopListing]:
         """Products and variations carrying any of these SKUs, with their current stock."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -65,6 +65,7 @@ class WooCommerceShop:
     """WooCommerce as the webshop whose stock follows the POS, and as a product catalogue."""
 
     system = "woocommerce"
+    accepted_statuses = ("processing", "completed")
     products_per_write = BATCH_LIMIT  # one /products/batch call takes 100 products
     typed_variants = True  # only a 'variable' product holds variations; a simple one cannot
 
@@ -170,7 +171,11 @@ class WooCommerceShop:
     def orders_changed(self, since: datetime | None) -> Iterator[list[WebOrder]]:
         params = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
         if since is not None:
-            params["modified_after"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            # modified_after is strict and in whole seconds: an order saved later in the
+            # cursor's own second would be missed, so read from one second before it (the
+            # order ledger makes the repeats harmless).
+            early = since.astimezone(UTC) - timedelta(seconds=1)
+            params["modified_after"] = early.strftime("%Y-%m-%dT%H:%M:%S")
         for page in self._raw_pages("/orders", params):
             yield [_order(x) for x in page]
 

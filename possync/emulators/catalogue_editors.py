@@ -1,8 +1,8 @@
 """Shop admins editing products in the demo: one at the register (Square), one in the
-webshop (WooCommerce), each changing a random product's price every so often through the
-vendor's API. Whichever side is master (the `setup` setting), its edits flow to the other
-side and the other side's edits are overwritten and reported, so a switch of setup in the
-UI shows at once which way products flow."""
+webshop (WooCommerce, Shopify or Magento 2), each changing a random product's price every so
+often through the vendor's API. Whichever side is master (the `setup` setting), its edits
+flow to the other side and the other side's edits are overwritten and reported, so a switch
+of setup in the UI shows at once which way products flow."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from decimal import Decimal
 
 import httpx
 
-from possync.emulators.simulator import _Ticker
+from possync.emulators.simulator import _HttpTicker, _Ticker
+from possync.emulators.webshops import EmulatedWebshop
 
 log = logging.getLogger(__name__)
 
 
-class PosProductEditor(_Ticker):
+class PosProductEditor(_HttpTicker):
     """Re-prices a random register item (UpsertCatalogObject with the whole item)."""
 
     name = "pos-product-editor"
@@ -49,34 +50,29 @@ class PosProductEditor(_Ticker):
 
 
 class WebProductEditor(_Ticker):
-    """Re-prices a random simple webshop product (PUT /products/{id})."""
+    """Re-prices a random webshop SKU in the webshop's back office (any of the three)."""
 
     name = "web-product-editor"
 
     def __init__(
         self,
-        woo_url: str,
-        consumer_key: str,
-        consumer_secret: str,
+        web: EmulatedWebshop,
+        skus: list[str],
         *,
         every_seconds: float,
         seed: int | None = None,
     ) -> None:
-        http = httpx.Client(
-            base_url=f"{woo_url}/wp-json/wc/v3", auth=(consumer_key, consumer_secret), timeout=10
-        )
-        super().__init__(http, every_seconds, seed)
+        super().__init__(every_seconds, seed)
+        self._web = web
+        self._skus = skus
         self.edits = 0
 
     def tick(self) -> None:
-        products = self._http.get("/products", params={"per_page": "50", "type": "simple"})
-        candidates = [p for p in products.raise_for_status().json() if p.get("regular_price")]
-        if not candidates:
+        sku = self._rng.choice(self._skus)
+        price = self._web.price(sku)
+        if price is None:
             return
-        product = self._rng.choice(candidates)
-        price = max(Decimal(1), Decimal(product["regular_price"]) + self._rng.choice([-1, 1]))
-        self._http.put(
-            f"/products/{product['id']}", json={"regular_price": f"{price:.2f}"}
-        ).raise_for_status()
+        price = max(Decimal(1), price + self._rng.choice([-1, 1]))
+        self._web.set_price(sku, price)
         self.edits += 1
-        log.info("web admin: %s now %s", product.get("sku"), f"{price:.2f}")
+        log.info("web admin: %s now %s", sku, f"{price:.2f}")

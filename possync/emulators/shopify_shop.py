@@ -128,7 +128,6 @@ class ShopifyWebshop:
             shop_url=self.server.url,
             access_token=SecretStr(TOKEN),
             location_id=self.state.default_location,
-            webhook_secret=SecretStr(self.webhook_secret),
         )
 
     def gql(self, document: str, variables: Mapping[str, Any], field: str) -> Any:

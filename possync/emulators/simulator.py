@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from possync.emulators.webshops import EmulatedWebshop
+
 log = logging.getLogger(__name__)
 
 
@@ -27,8 +29,7 @@ class _Ticker:
 
     name = "ticker"
 
-    def __init__(self, http: httpx.Client, every_seconds: float, seed: int | None) -> None:
-        self._http = http
+    def __init__(self, every_seconds: float, seed: int | None) -> None:
         self._every = every_seconds
         self._rng = random.Random(seed)
         self._stop = threading.Event()
@@ -42,7 +43,6 @@ class _Ticker:
         self._stop.set()
         if self._thread:
             self._thread.join(10)
-        self._http.close()
 
     def _loop(self) -> None:
         while not self._stop.wait(self._every):
@@ -55,7 +55,19 @@ class _Ticker:
         raise NotImplementedError
 
 
-class StoreSimulator(_Ticker):
+class _HttpTicker(_Ticker):
+    """A ticker that talks to one API with its own client (closed on stop)."""
+
+    def __init__(self, http: httpx.Client, every_seconds: float, seed: int | None) -> None:
+        super().__init__(every_seconds, seed)
+        self._http = http
+
+    def stop(self) -> None:
+        super().stop()
+        self._http.close()
+
+
+class StoreSimulator(_HttpTicker):
     """Sells one or two units of a random variation per tick, restocking what runs out."""
 
     name = "store-simulator"
@@ -179,51 +191,34 @@ class StoreSimulator(_Ticker):
 
 
 class WebShopper(_Ticker):
-    """Customers of the emulated webshop: a paid order every few seconds, through the
-    WooCommerce REST API, so the demo shows web orders reaching the register."""
+    """Customers of the emulated webshop (any of the three): a paid order for one unit of a
+    random in-stock SKU every few seconds, through the webshop's own API, so the demo shows
+    web orders reaching the register."""
 
     name = "web-shopper"
 
     def __init__(
         self,
-        woo_url: str,
-        consumer_key: str,
-        consumer_secret: str,
+        web: EmulatedWebshop,
+        skus: list[str],
         *,
         every_seconds: float = 20.0,
         seed: int | None = None,
     ) -> None:
-        http = httpx.Client(
-            base_url=f"{woo_url}/wp-json/wc/v3", auth=(consumer_key, consumer_secret), timeout=10
-        )
-        super().__init__(http, every_seconds, seed)
+        super().__init__(every_seconds, seed)
+        self._web = web
+        self._skus = skus
         self.orders = 0
 
     def tick(self) -> None:
         self.order()
 
     def order(self) -> str | None:
-        """Buy one in-stock simple product or variation; returns the order id."""
-        page = self._rng.randint(1, 3)
-        products = (
-            self._http.get(
-                "/products", params={"per_page": "50", "page": str(page), "stock_status": "instock"}
-            )
-            .raise_for_status()
-            .json()
-        )
-        candidates = [
-            p for p in products if p.get("type") == "simple" and (p.get("stock_quantity") or 0) > 0
-        ]
-        if not candidates:
-            return None
-        product = self._rng.choice(candidates)
-        body = {
-            "status": "processing",
-            "payment_method": "stripe",
-            "line_items": [{"product_id": product["id"], "quantity": 1}],
-        }
-        order = self._http.post("/orders", json=body).raise_for_status().json()
-        self.orders += 1
-        log.info("web order #%s: %s x1 (paid)", order["id"], product.get("sku"))
-        return str(order["id"])
+        """Buy one unit of an in-stock SKU (a few tries); returns the order id."""
+        for sku in self._rng.sample(self._skus, min(5, len(self._skus))):
+            if (self._web.stock(sku) or 0) > 0:
+                order_id = self._web.place_order({sku: 1})
+                self.orders += 1
+                log.info("web order %s: %s x1 (paid)", order_id, sku)
+                return order_id
+        return None

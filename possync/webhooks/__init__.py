@@ -2,7 +2,7 @@
 
     trigger = CoalescingTrigger(run_order_sync)
     app = create_webhook_app(
-        woocommerce_secret=lambda: settings.woocommerce_webhook_secret,
+        sources=[webhook_source("shopify", lambda: settings.webhook_secret)],
         deliveries=store,                      # possync.store.Store
         on_notice=lambda notice: trigger.poke(),
     )
@@ -21,6 +21,7 @@ from possync.webhooks.sources import (
     WooCommerceSource,
     hmac_sha256_base64,
     signature_matches,
+    webhook_source,
 )
 from possync.webhooks.trigger import CoalescingTrigger
 
@@ -37,4 +38,5 @@ __all__ = [
     "create_webhook_app",
     "hmac_sha256_base64",
     "signature_matches",
+    "webhook_source",
 ]

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from possync.webhooks.notices import DeliveryLog, NoticeWorker, OrderNotice
-from possync.webhooks.sources import BadPayload, WebhookSource, WooCommerceSource
+from possync.webhooks.sources import BadPayload, WebhookSource
 
 __all__ = ["MAX_BODY_BYTES", "create_webhook_app"]
 
@@ -30,14 +30,15 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 
 def create_webhook_app(
     *,
-    woocommerce_secret: Callable[[], str],
+    sources: Sequence[WebhookSource],
     deliveries: DeliveryLog,
     on_notice: Callable[[OrderNotice], None],
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """The receiver; `app.state.notice_worker` is the thread that calls `on_notice`.
 
-    `woocommerce_secret` is called per request, so a rotated secret applies at once.
+    Each source gets the route /webhooks/{source.name}; sources read their secret per
+    request, so a rotated secret applies at once.
     The worker stops with the app's lifespan; call `notice_worker.close()` yourself when
     the server runs without one.
     """
@@ -53,7 +54,6 @@ def create_webhook_app(
     )
     app.state.notice_worker = worker
     dedupe = _Dedupe(deliveries)
-    sources: Sequence[WebhookSource] = [WooCommerceSource(woocommerce_secret)]
     for source in sources:
         _add_route(app, source, dedupe, worker, max_body_bytes)
     return app

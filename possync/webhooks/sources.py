@@ -1,8 +1,7 @@
 """What the receiver needs from each webshop: spot a ping, check a signature, read a body.
 
-A second webshop is one more class here and one line in `create_webhook_app`. Shopify,
-for one, signs the raw body the same way (base64 HMAC-SHA256, in X-Shopify-Hmac-Sha256)
-and names each event in X-Shopify-Event-Id, which would be its delivery key.
+A webshop with webhooks is one more class (Shopify's is in shopify_source.py) and one
+line in `WEBHOOK_SOURCES`.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ __all__ = [
     "WooCommerceSource",
     "hmac_sha256_base64",
     "signature_matches",
+    "webhook_source",
 ]
 
 logger = logging.getLogger("possync.webhooks")
@@ -155,3 +155,15 @@ def _short(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
     return type(exc).__name__
+
+
+def webhook_source(webshop: str, secret: Callable[[], str]) -> WebhookSource | None:
+    """The named webshop's webhook source, or None for a webshop without webhooks
+    (Magento Open Source sends none; its orders are polled)."""
+    if webshop == "woocommerce":
+        return WooCommerceSource(secret)
+    if webshop == "shopify":
+        from possync.webhooks.shopify_source import ShopifySource
+
+        return ShopifySource(secret)
+    return None

@@ -20,3 +20,45 @@ def db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     url: str = request.getfixturevalue(f"{request.param}_url")
     monkeypatch.setenv("POSSYNC_DATABASE_URL", url)
     return url
+
+
+WEBSHOPS = ("woocommerce", "shopify", "magento")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(("woocommerce", "sqlite"), id="woocommerce-sqlite"),
+        pytest.param(
+            ("woocommerce", "postgres"), id="woocommerce-postgres", marks=pytest.mark.postgres
+        ),
+        pytest.param(("shopify", "sqlite"), id="shopify-sqlite"),
+        pytest.param(("magento", "sqlite"), id="magento-sqlite"),
+    ]
+)
+def webshop_and_db(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str]:
+    """Every webshop on SQLite, and WooCommerce on PostgreSQL too: the store's PostgreSQL
+    path does not depend on the webshop, so once is enough there."""
+    webshop, db = request.param
+    url: str = request.getfixturevalue(f"{db}_url")
+    monkeypatch.setenv("POSSYNC_DATABASE_URL", url)
+    return webshop, url
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `woocommerce_only` (about WooCommerce's own API) run on WooCommerce
+    only; their other webshop parameters are deselected, not skipped."""
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        pair = params.get("webshop_and_db")
+        if item.get_closest_marker("woocommerce_only") and pair and pair[0] != "woocommerce":
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

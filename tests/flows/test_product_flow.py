@@ -24,7 +24,7 @@ from possync.emulators.control import FaultConfig
 from possync.emulators.demo import demo_catalogue
 from possync.store import Store
 from tests import catalog_admin as admin
-from tests.shop import EmulatedShop, running_shop
+from tests.shop import CK, CS, EmulatedShop, running_shop
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CATALOGUE = demo_catalogue(40, seed=11, variable_share=0.3)
@@ -82,10 +82,10 @@ def test_first_run_links_both_catalogues_and_a_second_run_writes_nothing(
     assert summary["created"] == 0
     assert summary["linked"] == len(CATALOGUE)
     assert summary["quarantined"] == 0
-    writes = shop.woo_writes()
+    writes = shop.web_writes()
     again, _ = run()
     assert again["created"] == again["updated"] == again["linked"] == 0
-    assert again["write_calls"] == 0 and shop.woo_writes() == writes
+    assert again["write_calls"] == 0 and shop.web_writes() == writes
     store = Store.open(db_url)
     try:
         square_ids = [shop.square.variation_id_for_sku(v.sku) for v in VARIABLE.variants]
@@ -140,10 +140,10 @@ def test_rename_and_price_change_in_the_pos_reach_the_webshop_and_are_not_sent_b
     web = admin.woo_by_sku(shop, SIMPLE.variants[0].sku)
     assert web["name"] == "Renamed at the register" and web["regular_price"] == "43.21"
     # Our own write now shows as a change in the webshop: recognised, not sent back.
-    writes = shop.woo_writes()
+    writes = shop.web_writes()
     again, _ = run()
     assert again["own_writes_seen_back"] >= 1
-    assert again["updated"] == 0 and shop.woo_writes() == writes
+    assert again["updated"] == 0 and shop.web_writes() == writes
 
 
 def test_a_variant_added_in_the_pos_is_added_to_the_webshop_product(
@@ -366,11 +366,9 @@ def test_an_import_killed_part_way_resumes_without_doubles(
     skus = [v.sku for p in expected for v in p.variants]
     for sku in skus[:: max(1, len(skus) // 50)]:
         admin.woo_by_sku(shop, sku)  # exactly one product or variation carries it
-    with httpx.Client(
-        base_url=f"{shop.woo_server.url}/wp-json/wc/v3", auth=("ck_test", "cs_test")
-    ) as http:
+    with httpx.Client(base_url=f"{shop.woo_server.url}/wp-json/wc/v3", auth=(CK, CS)) as http:
         total = http.get("/products", params={"status": "any", "per_page": 1})
         assert int(total.headers["X-WP-Total"]) == len(expected)
-    writes = shop.woo_writes()
+    writes = shop.web_writes()
     again, _ = run()
-    assert again["created"] == again["updated"] == 0 and shop.woo_writes() == writes
+    assert again["created"] == again["updated"] == 0 and shop.web_writes() == writes

@@ -18,7 +18,13 @@ import httpx
 from fastapi import FastAPI
 
 from possync.emulators.server import RunningServer, serve_in_thread
-from possync.webhooks import DeliveryLog, NoticeWorker, OrderNotice, create_webhook_app
+from possync.webhooks import (
+    DeliveryLog,
+    NoticeWorker,
+    OrderNotice,
+    WooCommerceSource,
+    create_webhook_app,
+)
 
 SECRET = "wh-secret-Zq8&<>x"  # distinctive, so a leak into logs or bodies is easy to spot
 PATH = "/webhooks/woocommerce"
@@ -100,7 +106,10 @@ def start_receiver(
     log = deliveries if deliveries is not None else MemoryDeliveryLog()
     notices = Notices()
     app = create_webhook_app(
-        woocommerce_secret=secret, deliveries=log, on_notice=on_notice or notices, **options
+        sources=[WooCommerceSource(secret)],
+        deliveries=log,
+        on_notice=on_notice or notices,
+        **options,
     )
     server = serve_in_thread(app)
     return Receiver(app, server, log, notices, httpx.Client(base_url=server.url, timeout=10))

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from possync.webhooks import OrderNotice, create_webhook_app
+from possync.webhooks import OrderNotice, WooCommerceSource, create_webhook_app
 from tests.webhooks.support import (
     PATH,
     SECRET,
@@ -266,7 +266,9 @@ def test_a_broken_delivery_log_lets_the_notice_through(caplog: pytest.LogCapture
 def test_the_app_lifespan_stops_the_notice_thread() -> None:
     notices: list[OrderNotice] = []
     app = create_webhook_app(
-        woocommerce_secret=lambda: SECRET, deliveries=MemoryDeliveryLog(), on_notice=notices.append
+        sources=[WooCommerceSource(lambda: SECRET)],
+        deliveries=MemoryDeliveryLog(),
+        on_notice=notices.append,
     )
     notice = OrderNotice("woocommerce", "order.created", "1", None, None)
 

@@ -1,0 +1,157 @@
+"""The WooCommerce emulator as an `EmulatedWebshop`: customers and the shop admin act
+through the REST API wc/v3 over HTTP, as a storefront and WP admin would."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from decimal import Decimal
+
+import httpx
+from pydantic import SecretStr
+
+from possync.config import WooCommerceConfig
+from possync.emulators.control import EmulatorControl
+from possync.emulators.demo import DemoProduct
+from possync.emulators.server import RunningServer, serve_in_thread
+from possync.emulators.webshops import count_writes
+from possync.emulators.woocommerce import WooState, create_woocommerce_app
+
+CK, CS = "ck_demo", "cs_demo"  # the emulator's documented demo key
+ORDER_TOPICS = ("order.created", "order.updated")
+
+
+class WooCommerceWebshop:
+    """A running WooCommerce emulator with its customers and admin."""
+
+    system = "woocommerce"
+
+    def __init__(self, state: WooState, server: RunningServer, control: EmulatorControl) -> None:
+        self.state = state
+        self.server = server
+        self.control = control
+
+    def config(self) -> WooCommerceConfig:
+        return WooCommerceConfig(
+            url=self.server.url, consumer_key=SecretStr(CK), consumer_secret=SecretStr(CS)
+        )
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=f"{self.server.url}/wp-json/wc/v3", auth=(CK, CS), timeout=30)
+
+    # -- the admin ----------------------------------------------------------------------
+
+    def _path(self, sku: str) -> str:
+        """The REST path of the product or variation holding this SKU."""
+        item_id = self.state.id_for_sku(sku)
+        product = self.state.product_json(item_id)
+        parent = product.get("parent_id")
+        if parent:
+            return f"/products/{parent}/variations/{item_id}"
+        return f"/products/{item_id}"
+
+    def stock(self, sku: str) -> int | None:
+        return self.state.stock(self.state.id_for_sku(sku))
+
+    def set_stock(self, sku: str, quantity: int) -> None:
+        body = {"manage_stock": True, "stock_quantity": quantity}
+        with self.http() as http:
+            http.put(self._path(sku), json=body).raise_for_status()
+
+    def set_price(self, sku: str, price: Decimal) -> None:
+        with self.http() as http:
+            http.put(self._path(sku), json={"regular_price": f"{price:.2f}"}).raise_for_status()
+
+    def price(self, sku: str) -> Decimal | None:
+        with self.http() as http:
+            value = http.get(self._path(sku)).raise_for_status().json().get("regular_price")
+        return Decimal(value) if value else None
+
+    # -- customers ----------------------------------------------------------------------
+
+    def place_order(self, lines: Mapping[str, int], *, paid: bool = True) -> str:
+        items = []
+        for sku, quantity in lines.items():
+            item_id = self.state.id_for_sku(sku)
+            product = self.state.product_json(item_id)
+            if product.get("parent_id"):
+                item = {"product_id": product["parent_id"], "variation_id": item_id}
+            else:
+                item = {"product_id": item_id}
+            items.append({**item, "quantity": quantity})
+        body = {
+            "status": "processing" if paid else "pending",
+            "line_items": items,
+            "payment_method": "stripe",
+        }
+        with self.http() as http:
+            return str(http.post("/orders", json=body).raise_for_status().json()["id"])
+
+    def set_status(self, order_id: str, status: str) -> None:
+        with self.http() as http:
+            http.put(f"/orders/{order_id}", json={"status": status}).raise_for_status()
+
+    def pay_order(self, order_id: str) -> None:
+        self.set_status(order_id, "processing")
+
+    def cancel_order(self, order_id: str) -> None:
+        self.set_status(order_id, "cancelled")
+
+    def refund(
+        self, order_id: str, lines: Mapping[str, int], amount: Decimal, *, restock: bool = True
+    ) -> str:
+        with self.http() as http:
+            order = http.get(f"/orders/{order_id}").raise_for_status().json()
+            by_sku = {item["sku"]: item for item in order["line_items"]}
+            items = [
+                {
+                    "id": by_sku[sku]["id"],
+                    "quantity": quantity,
+                    "refund_total": str(Decimal(by_sku[sku]["price"]) * quantity),
+                }
+                for sku, quantity in lines.items()
+            ]
+            body = {
+                "amount": f"{amount:.2f}",
+                "line_items": items,
+                "api_refund": False,
+                "api_restock": restock,
+            }
+            response = http.post(f"/orders/{order_id}/refunds", json=body)
+        return str(response.raise_for_status().json()["id"])
+
+    def subscribe_webhooks(self, url: str) -> str | None:
+        """Webhooks for order.created and order.updated to `url`, signed with a new secret
+        (WooCommerce lets the shop choose it); returns that secret."""
+        secret = secrets.token_urlsafe(24)
+        with self.http() as http:
+            for topic in ORDER_TOPICS:
+                body = {
+                    "name": f"possync {topic}",
+                    "topic": topic,
+                    "delivery_url": url,
+                    "secret": secret,
+                    "status": "active",
+                }
+                http.post("/webhooks", json=body).raise_for_status()
+        return secret
+
+    def write_calls(self) -> int:
+        return count_writes(self.control)
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.state.close()
+
+
+def start_woocommerce(
+    catalogue: list[DemoProduct],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    currency: str = "DKK",
+) -> WooCommerceWebshop:
+    state = WooState(currency=currency)
+    state.seed(catalogue)
+    app = create_woocommerce_app(state, consumer_key=CK, consumer_secret=CS)
+    return WooCommerceWebshop(state, serve_in_thread(app, host, port), app.state.control)
