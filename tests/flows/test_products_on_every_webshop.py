@@ -111,3 +111,15 @@ def test_with_webshop_products_a_web_price_edit_reaches_the_pos(shop: EmulatedSh
     item = admin.square_item(shop, sku)
     [variation] = item["item_data"]["variations"]
     assert variation["item_variation_data"]["price_money"]["amount"] == 1234
+
+
+def test_with_webshop_master_the_webshops_stock_sets_the_pos(shop: EmulatedShop) -> None:
+    use(shop, "webshop_master")
+    run()
+    sku = VARIABLE.variants[0].sku
+    shop.web.set_stock(sku, 17)
+    summary = sync_stock()
+    assert summary["changed"] >= 1
+    assert shop.pos_count(sku) == 17
+    again = sync_stock()
+    assert again["changed"] == 0 and again["write_calls"] == 0
