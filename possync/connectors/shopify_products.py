@@ -14,10 +14,11 @@ still served) and come back with `deleted=True`.
 Writes: one `productSet(synchronous: true)` per product (Shopify takes one product a
 call), 25 products per `write_products` call. productSet sets the whole variant list, so
 the write lists every variant the product keeps. The variants vary by one option,
-"Title", whose values are the variants' names (a single unnamed variant is Shopify's
-"Default Title"); a product made in Shopify with other options gets them replaced by that
-one option when possync writes it. A userError fails that product alone, with its message
-and field path.
+"Title" on products possync creates, whose values are the variants' names (a single
+unnamed variant is Shopify's "Default Title"). An update keeps the product's own option
+name ("Size" stays "Size": productSet would otherwise replace the option); a product that
+varies by two or three options is refused with the reason rather than flattened. A
+userError fails that product alone, with its message and field path.
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ query PossyncDeletedProducts($after: String, $query: String) {
   deletionEvents(first: 250, after: $after, subjectTypes: [PRODUCT], query: $query) {
     nodes { subjectId occurredAt }
     pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+PRODUCT_OPTIONS_QUERY = """
+query PossyncProductOptions($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on Product { id options { name } }
   }
 }
 """
@@ -194,11 +203,38 @@ class ShopifyProducts:
         )
 
     def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
-        return [self._write(w) for w in writes]
+        options = self._options([w.product.id for w in writes if w.product.id])
+        return [self._write(w, options.get(w.product.id or "", [OPTION_NAME])) for w in writes]
 
-    def _write(self, write: ProductWrite) -> ProductWriteOutcome:
+    def _options(self, product_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The option names of products about to be updated (one cheap query a call)."""
+        if not product_ids:
+            return {}
+        data = self._gql.call(
+            "PossyncProductOptions",
+            PRODUCT_OPTIONS_QUERY,
+            {"ids": list(product_ids)},
+            estimate=2 + 3 * len(product_ids),
+        )
+        return {
+            node["id"]: [o["name"] for o in node.get("options") or []]
+            for node in data["nodes"]
+            if node
+        }
+
+    def _write(self, write: ProductWrite, options: Sequence[str]) -> ProductWriteOutcome:
+        if len(options) > 1:
+            return ProductWriteOutcome(
+                key=write.key,
+                ok=False,
+                error=f"product {write.product.id} varies by {len(options)} options "
+                f"({', '.join(options)}); possync writes products with one option and leaves "
+                "this one as it is",
+                error_field="productOptions",
+            )
         names = option_values(write.product.variants)
-        variables = {"input": product_set_input(write, names)}
+        option = options[0] if options else OPTION_NAME
+        variables = {"input": product_set_input(write, names, option)}
         data = self._gql.call("PossyncProductSet", PRODUCT_SET_MUTATION, variables, mutation=True)
         result = data["productSet"]
         errors = result["userErrors"] if result else [{"message": "productSet: null"}]
@@ -236,9 +272,11 @@ def option_values(variants: Sequence[VariantData]) -> list[str]:
     return names
 
 
-def product_set_input(write: ProductWrite, names: Sequence[str]) -> dict[str, Any]:
+def product_set_input(
+    write: ProductWrite, names: Sequence[str], option: str = OPTION_NAME
+) -> dict[str, Any]:
     """ProductSetInput for one write; on update only the owned fields (variants always,
-    as productSet replaces the list)."""
+    as productSet replaces the list), under the product's own option name."""
     product = write.product
     creating = product.id is None
     fields = set(write.fields)
@@ -251,11 +289,11 @@ def product_set_input(write: ProductWrite, names: Sequence[str]) -> dict[str, An
         data["descriptionHtml"] = product.description
     if creating or "state" in fields:
         data["status"] = "ARCHIVED" if product.archived or product.deleted else "ACTIVE"
-    data["productOptions"] = [{"name": OPTION_NAME, "values": [{"name": n} for n in names]}]
+    data["productOptions"] = [{"name": option, "values": [{"name": n} for n in names]}]
     variants = []
     for variant, name in zip(product.variants, names, strict=True):
         new = variant.id is None
-        entry: dict[str, Any] = {"optionValues": [{"optionName": OPTION_NAME, "name": name}]}
+        entry: dict[str, Any] = {"optionValues": [{"optionName": option, "name": name}]}
         if not new:
             entry["id"] = variant.id
         if (new or "price" in fields) and variant.price is not None:

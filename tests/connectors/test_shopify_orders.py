@@ -162,6 +162,39 @@ def test_products_round_trip(shop: ShopifyWebshop, client: ShopifyShop, recorder
     assert recorder.count("PossyncProductSet") == 4
 
 
+def test_an_update_keeps_the_products_own_option_name(
+    shop: ShopifyWebshop, client: ShopifyShop, recorder: Recorder
+) -> None:
+    """productSet replaces the options it is given: a product that varies by "Size" must be
+    written under "Size", or the shop's option would turn into "Title"."""
+    sized = next(p for page in client.products_changed(None) for p in page if p.has_variants)
+    assert shop.state.products[sized.id or ""].option_name == "Size"
+    cheaper = tuple(v.model_copy(update={"price": "1.00"}) for v in sized.variants)
+    change = sized.model_copy(update={"variants": cheaper})
+    [outcome] = client.write_products([ProductWrite(key="k", product=change, fields=("price",))])
+    assert outcome.ok, outcome.error
+    assert shop.state.products[sized.id or ""].option_name == "Size"
+    [read] = client.products([sized.id or ""])
+    assert [v.price for v in read.variants] == ["1.00"] * len(cheaper)
+    assert [v.name for v in read.variants] == [v.name for v in sized.variants]
+    assert recorder.count("PossyncProductOptions") == 1
+
+
+def test_a_product_with_several_options_is_refused_not_flattened(client: ShopifyShop) -> None:
+    from possync.connectors.shopify_products import ShopifyProducts
+
+    product = ProductData(
+        id="gid://shopify/Product/1",
+        name="Tee",
+        has_variants=True,
+        variants=(VariantData(id="gid://shopify/ProductVariant/2", name="L / Red", sku="T"),),
+    )
+    writer = ShopifyProducts(client._gql)
+    outcome = writer._write(ProductWrite(key="k", product=product), ["Size", "Color"])
+    assert not outcome.ok and outcome.error_field == "productOptions"
+    assert "2 options (Size, Color)" in (outcome.error or "")
+
+
 def test_products_changed_since_and_deleted(shop: ShopifyWebshop, client: ShopifyShop) -> None:
     products = [p for page in client.products_changed(None) for p in page]
     mark = datetime.now(UTC) + timedelta(seconds=1)
