@@ -12,13 +12,17 @@ gid our connector names orders by, `updated_at`), or for refunds/create a refund
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from possync.webhooks.notices import OrderNotice
-from possync.webhooks.sources import BadPayload, Headers, Reading, signature_matches
+from possync.webhooks.sources import (
+    BadPayload,
+    Headers,
+    Reading,
+    json_object,
+    signature_matches,
+)
 
 __all__ = ["ORDER_TOPICS", "REFUND_TOPICS", "ShopifySource", "order_gid"]
 
@@ -75,7 +79,7 @@ class ShopifySource:
         event_id = headers.get(EVENT_ID, "").strip() or None
         if topic not in ORDER_TOPICS | REFUND_TOPICS:
             return Reading(topic, None, ())
-        resource = _json_object(body)
+        resource = json_object(body)
         modified_at: str | None = None
         if topic in REFUND_TOPICS:
             order_id = order_gid(resource.get("order_id"))
@@ -96,18 +100,3 @@ class ShopifySource:
             keys.append(f"order:{order_id}@{modified_at}")
         notice = OrderNotice(self.name, topic, order_id, modified_at, event_id)
         return Reading(topic, notice, tuple(keys))
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        parsed = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        detail = (
-            f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-            if isinstance(exc, json.JSONDecodeError)
-            else type(exc).__name__
-        )
-        raise BadPayload(f"body is not valid JSON: {detail}") from None
-    if not isinstance(parsed, dict):
-        raise BadPayload(f"body is JSON but not an object (got {type(parsed).__name__})")
-    return parsed

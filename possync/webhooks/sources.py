@@ -24,6 +24,7 @@ __all__ = [
     "WebhookSource",
     "WooCommerceSource",
     "hmac_sha256_base64",
+    "json_object",
     "signature_matches",
     "webhook_source",
 ]
@@ -125,7 +126,7 @@ class WooCommerceSource:
         delivery_id = headers.get(WC_DELIVERY_ID, "").strip() or None
         if topic not in ORDER_TOPICS:
             return Reading(topic, None, ())
-        order = _json_object(body)
+        order = json_object(body)
         order_id = order.get("id")
         if isinstance(order_id, bool) or not isinstance(order_id, int | str) or order_id == "":
             raise BadPayload("order payload has no usable 'id'")
@@ -140,7 +141,8 @@ class WooCommerceSource:
         return Reading(topic, notice, tuple(keys))
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; BadPayload (without the body's text) if it is not one."""
     try:
         parsed = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
