@@ -146,17 +146,6 @@ class ShopifyShop:
     def close(self) -> None:
         self._gql.close()
 
-    def _call(
-        self,
-        operation: str,
-        document: str,
-        variables: Mapping[str, Any],
-        *,
-        mutation: bool = False,
-        estimate: float | None = None,
-    ) -> Any:
-        return self._gql.call(operation, document, variables, mutation=mutation, estimate=estimate)
-
     # -- orders and products (see shopify_orders, shopify_products) ----------------------
 
     def orders_changed(self, since: datetime | None) -> Iterator[list[WebOrder]]:
@@ -198,7 +187,7 @@ class ShopifyShop:
         found: list[WebshopListing] = []
         for start in range(0, len(ids), self.page_size):
             variables = {"ids": ids[start : start + self.page_size], "location": self._location}
-            data = self._call("PossyncVariantListings", VARIANT_NODES_QUERY, variables)
+            data = self._gql.call("PossyncVariantListings", VARIANT_NODES_QUERY, variables)
             found.extend(self._listing(n) for n in data["nodes"] if n and n.get("id"))
         return found
 
@@ -220,7 +209,8 @@ class ShopifyShop:
                 variables["query"] = search
             # each variant: itself, product, inventory item, level, quantities
             estimate = 2 + 5 * self.page_size
-            page = self._call(operation, document, variables, estimate=estimate)["productVariants"]
+            data = self._gql.call(operation, document, variables, estimate=estimate)
+            page = data["productVariants"]
             yield page["nodes"]
             if not page["pageInfo"]["hasNextPage"]:
                 return
@@ -247,7 +237,7 @@ class ShopifyShop:
         missing = sorted({v for v in variant_ids if v not in self._items})
         for start in range(0, len(missing), WRITE_LIMIT):
             ids = missing[start : start + WRITE_LIMIT]
-            data = self._call("PossyncVariantItems", NODES_QUERY, {"ids": ids})
+            data = self._gql.call("PossyncVariantItems", NODES_QUERY, {"ids": ids})
             for node in data["nodes"]:
                 if node and node.get("inventoryItem"):
                     self._items[node["id"]] = node["inventoryItem"]["id"]
@@ -320,7 +310,9 @@ class ShopifyShop:
                 "quantities": quantities,
             }
         }
-        data = self._call("PossyncSetQuantities", SET_QUANTITIES_MUTATION, variables, mutation=True)
+        data = self._gql.call(
+            "PossyncSetQuantities", SET_QUANTITIES_MUTATION, variables, mutation=True
+        )
         result = data["inventorySetQuantities"]
         if result is None:
             raise FatalError(self.system, "POST", GRAPHQL_PATH, "inventorySetQuantities: null")
