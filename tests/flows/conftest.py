@@ -46,6 +46,13 @@ def webshop_and_db(
     return webshop, url
 
 
+@pytest.fixture
+def webshop(webshop_and_db: tuple[str, str]) -> str:
+    """The webshop of a module that runs on every webshop (it overrides `db_url` with
+    `webshop_and_db[1]`)."""
+    return webshop_and_db[0]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `woocommerce_only` (about WooCommerce's own API) run on WooCommerce
     only; their other webshop parameters are deselected, not skipped."""

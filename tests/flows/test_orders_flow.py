@@ -31,11 +31,6 @@ SIMPLE = next(p.variants[0].sku for p in CATALOGUE if p.simple and p.variants[0]
 
 
 @pytest.fixture
-def webshop(webshop_and_db: tuple[str, str]) -> str:
-    return webshop_and_db[0]
-
-
-@pytest.fixture
 def db_url(webshop_and_db: tuple[str, str]) -> str:
     """Overrides the conftest's: this module runs on every webshop (WooCommerce on both
     databases)."""

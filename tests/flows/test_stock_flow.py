@@ -32,11 +32,6 @@ POS_ONLY = DemoProduct(
 
 
 @pytest.fixture
-def webshop(webshop_and_db: tuple[str, str]) -> str:
-    return webshop_and_db[0]
-
-
-@pytest.fixture
 def db_url(webshop_and_db: tuple[str, str]) -> str:
     """Overrides the conftest's: this module runs on every webshop (WooCommerce on both
     databases)."""
