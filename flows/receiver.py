@@ -25,11 +25,6 @@ from possync.webhooks import (
 log = logging.getLogger(__name__)
 
 
-def webhook_path(webshop: str) -> str:
-    """Where the receiver takes this webshop's deliveries."""
-    return f"/webhooks/{webshop}"
-
-
 @dataclass
 class Receiver:
     server: RunningServer
@@ -40,7 +35,8 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return self.server.url + webhook_path(self.webshop)
+        """Where the receiver takes this webshop's deliveries."""
+        return f"{self.server.url}/webhooks/{self.webshop}"
 
     def stop(self) -> None:
         self.server.stop()

@@ -344,17 +344,16 @@ def _start_webhooks(settings: RunSettings, web: EmulatedWebshop) -> tuple[Receiv
     are signed with goes to the settings Block. A webshop without webhooks (Magento) is
     polled by the scheduled order flows only."""
     from blocks import SETTINGS_BLOCK, SyncSettings
-    from flows.receiver import start_receiver, webhook_path
+    from flows.receiver import start_receiver
 
     receiver = start_receiver(settings.host, settings.webhook_port, web.system)
-    url = f"http://{settings.host}:{settings.webhook_port}{webhook_path(web.system)}"
-    secret = web.subscribe_webhooks(url)
+    secret = web.subscribe_webhooks(receiver.url)
     block = SyncSettings.load(SETTINGS_BLOCK)
     assert isinstance(block, SyncSettings)
     block.webshop = settings.webshop
     block.webhook_secret = SecretStr(secret) if secret else None
     block.save(SETTINGS_BLOCK, overwrite=True)
-    return receiver, url if secret else "(none: this webshop has no webhooks; polled)"
+    return receiver, receiver.url if secret else "(none: this webshop has no webhooks; polled)"
 
 
 def _configure_logging() -> None:
