@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from possync.webhooks.notices import OrderNotice
 from possync.webhooks.sources import (
     BadPayload,
     Headers,
     Reading,
-    json_object,
+    order_number,
     signature_matches,
+    version_of,
 )
 
 __all__ = ["ORDER_TOPICS", "REFUND_TOPICS", "ShopifySource", "order_gid"]
@@ -38,17 +40,12 @@ ORDER_GID = "gid://shopify/Order/"
 
 
 def order_gid(value: object) -> str | None:
-    """The Order gid from a numeric id or a gid; None if it is neither."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and value > 0:
-        return f"{ORDER_GID}{value}"
-    if isinstance(value, str):
-        if value.startswith(ORDER_GID) and value[len(ORDER_GID) :].isdigit():
-            return value
-        if value.isdigit():
-            return f"{ORDER_GID}{value}"
-    return None
+    """The Order gid from a numeric id or a gid; None if it is neither (ids are positive
+    64-bit integers, in ASCII digits)."""
+    if isinstance(value, str) and value.startswith(ORDER_GID):
+        value = value[len(ORDER_GID) :]
+    number = order_number(value)
+    return None if number is None else f"{ORDER_GID}{number}"
 
 
 class ShopifySource:
@@ -74,25 +71,19 @@ class ShopifySource:
             return "invalid X-Shopify-Hmac-Sha256"
         return None
 
-    def read(self, headers: Headers, body: bytes) -> Reading:
+    def read(self, headers: Headers, document: dict[str, Any]) -> Reading:
         topic = headers.get(TOPIC, "").strip().lower()
-        event_id = headers.get(EVENT_ID, "").strip() or None
+        event_id = headers.get(EVENT_ID, "").strip()[:128] or None
         if topic not in ORDER_TOPICS | REFUND_TOPICS:
             return Reading(topic, None, ())
-        resource = json_object(body)
         modified_at: str | None = None
         if topic in REFUND_TOPICS:
-            order_id = order_gid(resource.get("order_id"))
+            order_id = order_gid(document.get("order_id"))
             if order_id is None:
                 raise BadPayload("refund payload has no usable 'order_id'")
         else:
-            order_id = order_gid(resource.get("admin_graphql_api_id")) or order_gid(
-                resource.get("id")
-            )
-            if order_id is None:
-                raise BadPayload("order payload has no usable 'id'")
-            updated = resource.get("updated_at")
-            modified_at = updated if isinstance(updated, str) and updated else None
+            order_id = _order_of(document)
+            modified_at = version_of(document, "updated_at")
         keys: list[str] = []
         if event_id:
             keys.append(f"event:{event_id}")
@@ -100,3 +91,24 @@ class ShopifySource:
             keys.append(f"order:{order_id}@{modified_at}")
         notice = OrderNotice(self.name, topic, order_id, modified_at, event_id)
         return Reading(topic, notice, tuple(keys))
+
+
+def _order_of(order: dict[str, Any]) -> str:
+    """The order's gid from `admin_graphql_api_id` and `id`, which must agree when both
+    are there; either one present but unusable makes the body unreadable."""
+    named = {
+        field: order_gid(order[field])
+        for field in ("admin_graphql_api_id", "id")
+        if order.get(field) is not None
+    }
+    for field, gid in named.items():
+        if gid is None:
+            raise BadPayload(f"order payload has no usable {field!r}")
+    gids = set(named.values())
+    if len(gids) > 1:
+        raise BadPayload("order payload's 'id' and 'admin_graphql_api_id' name different orders")
+    if not gids:
+        raise BadPayload("order payload has no usable 'id'")
+    [gid] = gids
+    assert gid is not None
+    return gid

@@ -1,7 +1,9 @@
 """What the receiver needs from each webshop: spot a ping, check a signature, read a body.
 
 A webshop with webhooks is one more class (Shopify's is in shopify_source.py) and one
-line in `WEBHOOK_SOURCES`.
+line in `webhook_source`. Sources never parse bytes: the receiver turns every signed body
+into a JSON object in one place (`json_object`), and a source only reads that object's
+fields, through the checked readers here (`order_number`, `version_of`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, NoReturn, Protocol
 
 from possync.webhooks.notices import OrderNotice
 
@@ -25,7 +28,9 @@ __all__ = [
     "WooCommerceSource",
     "hmac_sha256_base64",
     "json_object",
+    "order_number",
     "signature_matches",
+    "version_of",
     "webhook_source",
 ]
 
@@ -60,8 +65,9 @@ class WebhookSource(Protocol):
         """None when the body is signed with our secret, else why not (no secrets in it)."""
         ...
 
-    def read(self, headers: Headers, body: bytes) -> Reading:
-        """Topic, notice and delivery keys of an authentic delivery; BadPayload if unreadable."""
+    def read(self, headers: Headers, document: dict[str, Any]) -> Reading:
+        """Topic, notice and delivery keys of an authentic delivery, whose body the receiver
+        has parsed into `document`; BadPayload if a field we act on is unusable."""
         ...
 
 
@@ -121,42 +127,127 @@ class WooCommerceSource:
             return "invalid X-WC-Webhook-Signature"
         return None
 
-    def read(self, headers: Headers, body: bytes) -> Reading:
+    def read(self, headers: Headers, document: dict[str, Any]) -> Reading:
         topic = headers.get(WC_TOPIC, "").strip().lower()
-        delivery_id = headers.get(WC_DELIVERY_ID, "").strip() or None
+        delivery_id = headers.get(WC_DELIVERY_ID, "").strip()[:128] or None
         if topic not in ORDER_TOPICS:
             return Reading(topic, None, ())
-        order = json_object(body)
-        order_id = order.get("id")
-        if isinstance(order_id, bool) or not isinstance(order_id, int | str) or order_id == "":
-            raise BadPayload("order payload has no usable 'id'")
-        modified = order.get("date_modified_gmt")
-        modified_at = modified if isinstance(modified, str) and modified else None
+        order_id = order_number(document.get("id"))
+        if order_id is None:
+            raise BadPayload("order payload has no usable 'id' (a positive 64-bit integer)")
+        modified_at = version_of(document, "date_modified_gmt")
         keys: list[str] = []
         if delivery_id:
-            keys.append(f"delivery:{delivery_id}:{hashlib.sha256(body).hexdigest()}")
+            keys.append(f"delivery:{delivery_id}:{document_digest(document)}")
         if modified_at:
             keys.append(f"order:{order_id}@{modified_at}")
         notice = OrderNotice(self.name, topic, str(order_id), modified_at, delivery_id)
         return Reading(topic, notice, tuple(keys))
 
 
+# --- reading a body ------------------------------------------------------------------------
+
+MAX_ID = 2**63 - 1  # every webshop's ids fit a signed 64-bit integer (Shopify's are int64)
+MAX_VERSION_CHARS = 40  # "2025-03-01T10:00:00.123456+01:00" is 32
+_ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
+_KEY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+class _Unreadable(ValueError):
+    """Raised from inside the parser; its message names no body text."""
+
+
+def _no_constants(name: str) -> NoReturn:
+    # Python's json reads NaN and Infinity, which are not JSON (RFC 8259, section 6).
+    raise _Unreadable(f"{name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object; one key given twice makes the body ambiguous (parsers disagree on which
+    value wins), so it is refused."""
+    document = dict(pairs)
+    if len(document) == len(pairs):
+        return document
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            named = f" {key!r}" if _KEY_NAME.fullmatch(key) else ""
+            raise _Unreadable(f"an object repeats the key{named}")
+        seen.add(key)
+    raise AssertionError("unreachable: a shorter dict means a repeated key")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+
+
 def json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object; BadPayload (without the body's text) if it is not one."""
+    """The body as a JSON object, or BadPayload saying why not (never quoting the body).
+
+    The one place a webhook body is parsed. Whatever the parser can fail with on hostile
+    input becomes BadPayload: bytes that are not UTF-8 (RFC 8259 section 8.1: JSON between
+    systems is UTF-8; `json.loads` would also guess UTF-16 and UTF-32), invalid JSON,
+    NaN/Infinity, a key given twice, an integer over Python's digit limit, nesting deeper
+    than the parser's recursion limit (RecursionError), and a top level that is not an
+    object.
+    """
     try:
-        parsed = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadPayload(f"body is not UTF-8 (invalid byte at offset {exc.start})") from None
+    try:
+        parsed = _DECODER.decode(text)
+    except RecursionError:
+        raise BadPayload("body is not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, _Unreadable, int digit limit
         raise BadPayload(f"body is not valid JSON: {_short(exc)}") from None
     if not isinstance(parsed, dict):
         raise BadPayload(f"body is JSON but not an object (got {type(parsed).__name__})")
     return parsed
 
 
-def _short(exc: Exception) -> str:
+def _short(exc: ValueError) -> str:
     """The parser's complaint without the body text (it may hold customer data)."""
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    return type(exc).__name__
+    if isinstance(exc, _Unreadable):
+        return str(exc)
+    return "a number has too many digits"  # the only other ValueError: int_max_str_digits
+
+
+def order_number(value: object) -> int | None:
+    """A webshop id as the positive 64-bit integer it must be, from a JSON integer or a
+    string of ASCII digits; None for anything else (bool, float, 0, negative, too large,
+    other digits such as "²" or fullwidth ones, which `str.isdigit` accepts)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value):
+        value = int(value)
+    if isinstance(value, int) and 0 < value <= MAX_ID:
+        return value
+    return None
+
+
+def version_of(document: Mapping[str, Any], field: str) -> str | None:
+    """The resource's last-modified time from `field`, as the body wrote it (it is part of
+    a delivery key); None when absent, null or empty. A value that is not an ISO 8601
+    timestamp is BadPayload: the body is not what the vendor sends."""
+    value = document.get(field)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and len(value) <= MAX_VERSION_CHARS:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return value
+    raise BadPayload(f"'{field}' is not an ISO 8601 timestamp")
+
+
+def document_digest(document: Mapping[str, Any]) -> str:
+    """SHA-256 of the document in one canonical form (for keys made of what was signed)."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def webhook_source(webshop: str, secret: Callable[[], str]) -> WebhookSource | None:

@@ -26,6 +26,7 @@ from possync.emulators.webshops import (
     start_webshop,
 )
 from possync.webhooks.shopify_source import ShopifySource
+from possync.webhooks.sources import json_object
 from tests.specs import spec_path
 
 CATALOGUE = demo_catalogue(12, seed=2)
@@ -95,7 +96,7 @@ def test_webhooks_reach_a_receiver_that_checks_them(shop: ShopifyWebshop) -> Non
         source = ShopifySource(lambda: secret or "")
         if source.check_signature(request.headers, body) is not None:
             return Response(status_code=401)
-        reading = source.read(request.headers, body)
+        reading = source.read(request.headers, json_object(body))
         with lock:
             received.append((reading.topic, reading.notice.order_id if reading.notice else None))
         return Response(status_code=200)

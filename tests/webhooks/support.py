@@ -1,5 +1,6 @@
 """Shared pieces of the webhook tests: an in-memory delivery log, a recording receiver
-running on a real socket, and WooCommerce-shaped deliveries."""
+running on a real socket, and deliveries shaped as each webshop sends them (WooCommerce's
+WC_Webhook::deliver, Shopify's HTTPS webhooks)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from possync.webhooks import (
     DeliveryLog,
     NoticeWorker,
     OrderNotice,
+    WebhookSource,
     WooCommerceSource,
     create_webhook_app,
 )
+from possync.webhooks.shopify_source import ShopifySource
 
 SECRET = "wh-secret-Zq8&<>x"  # distinctive, so a leak into logs or bodies is easy to spot
 PATH = "/webhooks/woocommerce"
@@ -65,6 +68,89 @@ class Notices:
             return list(self.received)
 
 
+@dataclass(frozen=True)
+class Vendor:
+    """One webshop's webhooks as the tests send them: its receiver source, a paid order's
+    signed body with the vendor's real id format, and the headers the vendor sends."""
+
+    name: str
+    make_source: Callable[[Callable[[], str]], WebhookSource]
+    order_topic: str
+    version_field: str  # the order's last-modified time, in the signed body
+    order_id: int  # the vendor's real id size
+
+    @property
+    def path(self) -> str:
+        return f"/webhooks/{self.name}"
+
+    def stamp(self, second: int = 0) -> str:
+        """The order's last-modified time as the vendor writes it (WooCommerce: GMT without
+        an offset; Shopify: the shop's local time with its offset)."""
+        if self.name == "shopify":
+            return f"2025-03-01T11:00:{second:02d}+01:00"
+        return f"2025-03-01T10:00:{second:02d}"
+
+    def order(
+        self, order_id: int | None = None, modified: str | None = "", **extra: Any
+    ) -> dict[str, Any]:
+        """A paid order as the vendor's webhook body has it; `modified` "" is `stamp()`,
+        None leaves the version field out."""
+        number = self.order_id if order_id is None else order_id
+        if self.name == "shopify":
+            order: dict[str, Any] = {
+                "id": number,
+                "admin_graphql_api_id": f"gid://shopify/Order/{number}",
+                "name": "#1001",
+                "financial_status": "paid",
+                "currency": "EUR",
+                "total_price": "24.95",
+            }
+        else:
+            order = {"id": number, "status": "processing", "currency": "EUR", "total": "24.95"}
+        if modified is not None:
+            order[self.version_field] = modified or self.stamp()
+        return {**order, **extra}
+
+    def body(self, order_id: int | None = None, modified: str | None = "", **extra: Any) -> bytes:
+        return json.dumps(self.order(order_id, modified, **extra), separators=(",", ":")).encode()
+
+    def headers(
+        self,
+        body: bytes,
+        *,
+        topic: str | None = None,
+        delivery_id: str | None = None,
+        secret: str = SECRET,
+    ) -> dict[str, str]:
+        """Signed headers as the vendor sends them; `delivery_id` "" leaves the vendor's
+        delivery/event id header out (it is not covered by the signature)."""
+        if self.name == "woocommerce":
+            headers = delivery_headers(
+                body, topic=topic or self.order_topic, delivery_id=delivery_id, secret=secret
+            )
+            if delivery_id == "":
+                del headers["X-WC-Webhook-Delivery-ID"]
+            return headers
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic or self.order_topic,
+            "X-Shopify-Hmac-Sha256": sign(body, secret),
+            "X-Shopify-Shop-Domain": "demo-shop.myshopify.com",
+            "X-Shopify-API-Version": "2025-01",
+            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+            "X-Shopify-Event-Id": str(uuid.uuid4()) if delivery_id is None else delivery_id,
+            "X-Shopify-Triggered-At": "2025-03-01T10:00:01.123456789Z",
+        }
+        if delivery_id == "":
+            del headers["X-Shopify-Event-Id"]
+        return headers
+
+
+WOOCOMMERCE = Vendor("woocommerce", WooCommerceSource, "order.updated", "date_modified_gmt", 4127)
+SHOPIFY = Vendor("shopify", ShopifySource, "orders/paid", "updated_at", 5409125040004)
+VENDORS = (WOOCOMMERCE, SHOPIFY)
+
+
 @dataclass
 class Receiver:
     """The receiver app on a socket, with its log and notices, and a client for it."""
@@ -74,10 +160,11 @@ class Receiver:
     deliveries: DeliveryLog
     notices: Notices
     client: httpx.Client
+    path: str = PATH
 
     @property
     def url(self) -> str:
-        return self.server.url + PATH
+        return self.server.url + self.path
 
     @property
     def worker(self) -> NoticeWorker:
@@ -101,18 +188,20 @@ def start_receiver(
     *,
     secret: Callable[[], str] = lambda: SECRET,
     on_notice: Callable[[OrderNotice], None] | None = None,
+    vendor: Vendor = WOOCOMMERCE,
     **options: Any,
 ) -> Receiver:
     log = deliveries if deliveries is not None else MemoryDeliveryLog()
     notices = Notices()
     app = create_webhook_app(
-        sources=[WooCommerceSource(secret)],
+        sources=[vendor.make_source(secret)],
         deliveries=log,
         on_notice=on_notice or notices,
         **options,
     )
     server = serve_in_thread(app)
-    return Receiver(app, server, log, notices, httpx.Client(base_url=server.url, timeout=10))
+    client = httpx.Client(base_url=server.url, timeout=30)
+    return Receiver(app, server, log, notices, client, vendor.path)
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:

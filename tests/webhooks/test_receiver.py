@@ -167,7 +167,7 @@ def test_the_ping_sent_when_a_webhook_is_created_gets_200(receiver: Receiver) ->
 def test_a_signed_body_that_is_not_json_is_a_400(receiver: Receiver) -> None:
     for body, message in (
         (b'{"id": 1,', "body is not valid JSON"),
-        (b"\xff\xfe\xfa", "body is not valid JSON"),
+        (b"\xff\xfe\xfa", "body is not UTF-8"),
         (b"[1, 2]", "body is JSON but not an object"),
         (b'{"status": "processing"}', "order payload has no usable 'id'"),
     ):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from possync.webhooks.shopify_source import ShopifySource, order_gid
-from possync.webhooks.sources import BadPayload
+from possync.webhooks.sources import BadPayload, Reading, json_object
 
 SECRET = "shpss_test-secret&<>"
 ORDER = {
@@ -52,6 +52,11 @@ def source() -> ShopifySource:
     return ShopifySource(lambda: SECRET)
 
 
+def read(source: ShopifySource, headers: dict[str, str], body: bytes) -> Reading:
+    """As the receiver reads a signed body: parsed once, then read by the source."""
+    return source.read(headers, json_object(body))
+
+
 def test_name_and_no_ping(source: ShopifySource) -> None:
     headers, body = delivery("orders/create", ORDER)
     assert source.name == "shopify"
@@ -86,7 +91,7 @@ def test_no_configured_secret_refuses_everything() -> None:
 )
 def test_order_topics_give_a_notice_with_the_gid(source: ShopifySource, topic: str) -> None:
     headers, body = delivery(topic, ORDER, event_id="ev-42")
-    reading = source.read(headers, body)
+    reading = read(source, headers, body)
     assert reading.topic == topic
     assert reading.notice is not None
     assert reading.notice.source == "shopify"
@@ -101,7 +106,7 @@ def test_order_topics_give_a_notice_with_the_gid(source: ShopifySource, topic: s
 
 def test_refund_names_its_order_and_has_no_modified_time(source: ShopifySource) -> None:
     headers, body = delivery("refunds/create", REFUND, event_id="ev-7")
-    reading = source.read(headers, body)
+    reading = read(source, headers, body)
     assert reading.notice is not None
     assert reading.notice.order_id == "gid://shopify/Order/820982911946154508"
     assert reading.notice.modified_at is None
@@ -109,13 +114,13 @@ def test_refund_names_its_order_and_has_no_modified_time(source: ShopifySource) 
 
 
 def test_a_retry_keeps_its_event_key(source: ShopifySource) -> None:
-    first = source.read(*delivery("orders/paid", ORDER, event_id="same"))
-    again = source.read(*delivery("orders/paid", ORDER, event_id="same"))
+    first = read(source, *delivery("orders/paid", ORDER, event_id="same"))
+    again = read(source, *delivery("orders/paid", ORDER, event_id="same"))
     assert first.delivery_keys == again.delivery_keys
 
 
 def test_other_topics_are_read_but_not_acted_on(source: ShopifySource) -> None:
-    reading = source.read(*delivery("products/update", {"id": 1}))
+    reading = read(source, *delivery("products/update", {"id": 1}))
     assert reading.notice is None and reading.delivery_keys == ()
 
 
@@ -126,13 +131,25 @@ def test_other_topics_are_read_but_not_acted_on(source: ShopifySource) -> None:
         ("orders/create", b"[1, 2]", "not an object"),
         ("orders/create", json.dumps({"id": None}).encode(), "no usable 'id'"),
         ("orders/create", json.dumps({"id": True}).encode(), "no usable 'id'"),
+        ("orders/create", json.dumps({"id": 2**63}).encode(), "no usable 'id'"),
+        (
+            "orders/create",
+            json.dumps({**ORDER, "admin_graphql_api_id": "gid://shopify/Order/1"}).encode(),
+            "name different orders",
+        ),
+        (
+            "orders/create",
+            json.dumps({**ORDER, "admin_graphql_api_id": "gid://shopify/Refund/1"}).encode(),
+            "no usable 'admin_graphql_api_id'",
+        ),
+        ("orders/create", json.dumps({**ORDER, "updated_at": "soon"}).encode(), "ISO 8601"),
         ("refunds/create", json.dumps({"id": 5}).encode(), "no usable 'order_id'"),
     ],
 )
 def test_bad_payloads(source: ShopifySource, topic: str, body: bytes, message: str) -> None:
     headers = {"x-shopify-topic": topic, "x-shopify-event-id": "e"}
     with pytest.raises(BadPayload, match=message):
-        source.read(headers, body)
+        read(source, headers, body)
 
 
 def test_order_gid_forms() -> None:
@@ -141,3 +158,8 @@ def test_order_gid_forms() -> None:
     assert order_gid("gid://shopify/Order/5") == "gid://shopify/Order/5"
     assert order_gid("gid://shopify/Refund/5") is None
     assert order_gid(0) is None and order_gid(False) is None and order_gid("x") is None
+    assert order_gid(5409125040004) == "gid://shopify/Order/5409125040004"
+    assert order_gid(2**63 - 1) == f"gid://shopify/Order/{2**63 - 1}"
+    assert order_gid(2**63) is None and order_gid(str(2**63)) is None
+    assert order_gid("gid://shopify/Order/²") is None and order_gid("\uff15") is None
+    assert order_gid(5.0) is None and order_gid(-5) is None
