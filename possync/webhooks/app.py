@@ -6,7 +6,10 @@ body and read it (400 if it cannot be read); skip topics we do not act on; drop 
 delivery already seen; hand the notice to a background thread and answer 200 at once.
 Nothing is recorded or triggered before a delivery is signed and readable.
 
-Two rules hold for every source, here and nowhere else: a body that cannot be read is
+Three rules hold for every source, here and nowhere else: a delivery is deduplicated on
+what its signature covers, the body's bytes (`body:<sha256>`, plus the source's own keys
+from fields of that body, such as the order's version), never on a header; a body that
+cannot be read is
 a 4xx (`json_object` turns whatever the parser fails with into BadPayload, and so do the
 sources' field readers); anything else that goes wrong is our own fault, answered 500
 and logged with its type and traceback but never its message, which may quote the body
@@ -15,6 +18,7 @@ and logged with its type and traceback but never its message, which may quote th
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import traceback
@@ -125,7 +129,8 @@ async def _handle(
         logger.info("%s webhook topic %r ignored", source.name, reading.topic[:64])
         return JSONResponse({"ok": True, "ignored": reading.topic[:64]})
     notice = reading.notice
-    if not await run_in_threadpool(dedupe.first_sight, source.name, reading.delivery_keys):
+    keys = (body_key(body), *reading.delivery_keys)
+    if not await run_in_threadpool(dedupe.first_sight, source.name, keys):
         logger.info(
             "%s webhook %s for order %s already seen (delivery %s)",
             source.name, notice.topic, notice.order_id, notice.delivery_id,
@@ -134,6 +139,11 @@ async def _handle(
     worker.submit(notice)
     logger.info("%s webhook %s for order %s accepted", source.name, notice.topic, notice.order_id)
     return JSONResponse({"ok": True})
+
+
+def body_key(body: bytes) -> str:
+    """The delivery key every delivery has: a hash of the exact bytes that were signed."""
+    return f"body:{hashlib.sha256(body).hexdigest()}"
 
 
 def _reading(source: WebhookSource, headers: Headers, body: bytes) -> Reading:

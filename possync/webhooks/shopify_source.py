@@ -3,7 +3,11 @@
 Shopify signs the raw body with the app's client secret: base64(HMAC-SHA256) in
 X-Shopify-Hmac-Sha256. It names the topic in X-Shopify-Topic (`orders/create`) and the
 event in X-Shopify-Event-Id, which stays the same when Shopify retries or duplicates a
-delivery, so it is the delivery key. Shopify sends no unsigned ping.
+delivery; but headers are not signed (anyone holding one signed body can resend it with
+any event id, or send it ahead with the id of an event still to come), so the event id
+only names the delivery in logs and deliveries are told apart by the body: a retry
+carries "the original payload from the time [it was] triggered" (Shopify changelog,
+2024-09-10). Shopify sends no unsigned ping.
 
 The bodies are REST-style resources: an order (`id` numeric, `admin_graphql_api_id` the
 gid our connector names orders by, `updated_at`), or for refunds/create a refund
@@ -84,13 +88,9 @@ class ShopifySource:
         else:
             order_id = _order_of(document)
             modified_at = version_of(document, "updated_at")
-        keys: list[str] = []
-        if event_id:
-            keys.append(f"event:{event_id}")
-        if modified_at:
-            keys.append(f"order:{order_id}@{modified_at}")
+        keys = (f"order:{order_id}@{modified_at}",) if modified_at else ()
         notice = OrderNotice(self.name, topic, order_id, modified_at, event_id)
-        return Reading(topic, notice, tuple(keys))
+        return Reading(topic, notice, keys)
 
 
 def _order_of(order: dict[str, Any]) -> str:

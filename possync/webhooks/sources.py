@@ -49,7 +49,10 @@ class Reading:
 
     topic: str
     notice: OrderNotice | None  # None: a topic we do not act on
-    delivery_keys: tuple[str, ...]  # each must be new for the notice to count
+    # Keys from the signed body only (a header is not signed: anyone can resend a body
+    # with another delivery id); each must be new for the notice to count. The receiver
+    # adds the body's own hash for every source.
+    delivery_keys: tuple[str, ...]
 
 
 class WebhookSource(Protocol):
@@ -101,10 +104,9 @@ class WooCommerceSource:
     the form body `webhook_id=<id>` with no X-WC-Webhook-* headers and no signature, and
     keeps the webhook only if that ping gets a 200.
 
-    WooCommerce's delivery id is wp_hash(webhook id + the current second), so two
-    different deliveries of one webhook in the same second share it; the delivery key
-    therefore also holds a hash of the body, which keeps real replays (same id, same
-    bytes) apart from distinct events that happen to share the id.
+    The delivery id header (X-WC-Webhook-Delivery-ID, wp_hash of webhook id + second) is
+    not signed, so it only names the delivery in logs; deliveries are told apart by the
+    body (see `Reading.delivery_keys`).
     """
 
     name = "woocommerce"
@@ -136,13 +138,9 @@ class WooCommerceSource:
         if order_id is None:
             raise BadPayload("order payload has no usable 'id' (a positive 64-bit integer)")
         modified_at = version_of(document, "date_modified_gmt")
-        keys: list[str] = []
-        if delivery_id:
-            keys.append(f"delivery:{delivery_id}:{document_digest(document)}")
-        if modified_at:
-            keys.append(f"order:{order_id}@{modified_at}")
+        keys = (f"order:{order_id}@{modified_at}",) if modified_at else ()
         notice = OrderNotice(self.name, topic, str(order_id), modified_at, delivery_id)
-        return Reading(topic, notice, tuple(keys))
+        return Reading(topic, notice, keys)
 
 
 # --- reading a body ------------------------------------------------------------------------
@@ -242,12 +240,6 @@ def version_of(document: Mapping[str, Any], field: str) -> str | None:
         else:
             return value
     raise BadPayload(f"'{field}' is not an ISO 8601 timestamp")
-
-
-def document_digest(document: Mapping[str, Any]) -> str:
-    """SHA-256 of the document in one canonical form (for keys made of what was signed)."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def webhook_source(webshop: str, secret: Callable[[], str]) -> WebhookSource | None:

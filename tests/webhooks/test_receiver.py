@@ -44,7 +44,7 @@ def test_a_signed_delivery_becomes_a_notice(receiver: Receiver) -> None:
     assert receiver.notices.wait_for(1) == [
         OrderNotice("woocommerce", "order.created", "101", "2025-03-01T10:00:00", "d-1")
     ]
-    assert len(keys(receiver)) == 2  # the delivery and the order version
+    assert len(keys(receiver)) == 2  # the signed body's hash and the order version
 
 
 @pytest.mark.parametrize("forgery", ["wrong secret", "tampered body", "no signature"])
