@@ -94,6 +94,14 @@ class SyncSettings(Block):
         description="What the webshop signs its webhooks with (WooCommerce: the webhooks' "
         "secret; Shopify: the app's client secret). Magento sends none; its orders are polled",
     )
+    webhook_retention_hours: float = Field(
+        default=168.0,
+        ge=48,
+        description="Hours the webhook receiver remembers a delivery, so a redelivery is "
+        "acted on once; older ones are forgotten hourly. Must outlast the webshops' retries: "
+        "Shopify retries 8 times over 4 hours (48 hours before September 2024), WooCommerce "
+        "never retries. Default 7 days (168), minimum 48",
+    )
 
     @property
     def webshop_block_name(self) -> str:

@@ -1,7 +1,11 @@
 """The webhook receiver wired to the order flows: a verified, new delivery wakes one
 coalesced run of `transfer-orders` then `process-refunds` in this process, so a paid web
 order reaches the POS within seconds. The scheduled deployments stay as the safety net for
-lost webhooks (and are all a webshop without webhooks, Magento, has)."""
+lost webhooks (and are all a webshop without webhooks, Magento, has).
+
+The receiver also keeps its delivery log small: wherever it runs (`possync run`, or
+`possync webhooks serve` beside the deployments) it forgets delivery keys older than the
+settings' `webhook_retention_hours`, at start and every hour."""
 
 from __future__ import annotations
 
@@ -11,16 +15,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from possync.emulators.server import RunningServer, serve_in_thread
 from possync.store import Store
 from possync.webhooks import (
     CoalescingTrigger,
+    DeliveryPruner,
     NoticeWorker,
     OrderNotice,
     create_webhook_app,
     webhook_source,
 )
+from possync.webhooks.prune import PRUNE_EVERY
+
+if TYPE_CHECKING:
+    from blocks import SyncSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +42,7 @@ class Receiver:
     trigger: CoalescingTrigger
     store: Store
     notices: NoticeWorker
+    pruner: DeliveryPruner
     webshop: str
 
     @property
@@ -42,6 +54,7 @@ class Receiver:
         self.server.stop()
         self.notices.close(timeout=10)
         self.trigger.close(timeout=60)
+        self.pruner.close(timeout=30)
         self.store.close()
 
 
@@ -76,13 +89,23 @@ class SettingsSecret:
 
     @staticmethod
     def _read() -> str:
-        from blocks import SETTINGS_BLOCK, SyncSettings
-
-        # Called from the receiver's event loop: `_sync` makes Prefect load synchronously.
-        block = SyncSettings.load(SETTINGS_BLOCK, _sync=True)  # type: ignore[call-arg]
-        assert isinstance(block, SyncSettings)
-        value = block.webhook_secret
+        value = settings_block().webhook_secret
         return value.get_secret_value() if value else ""
+
+
+def settings_block() -> SyncSettings:
+    """The settings Block, loaded synchronously (callers run in the receiver's event loop
+    or its threads, where Prefect's `load` would otherwise hand back a coroutine)."""
+    from blocks import SETTINGS_BLOCK, SyncSettings
+
+    block = SyncSettings.load(SETTINGS_BLOCK, _sync=True)  # type: ignore[call-arg]
+    assert isinstance(block, SyncSettings)
+    return block
+
+
+def settings_retention() -> timedelta:
+    """How long delivery keys are kept: the settings Block's `webhook_retention_hours`."""
+    return timedelta(hours=settings_block().webhook_retention_hours)
 
 
 def start_receiver(
@@ -91,9 +114,12 @@ def start_receiver(
     webshop: str,
     secret: Callable[[], str] | None = None,
     run: Callable[[], object] = run_order_flows,
+    retention: Callable[[], timedelta] = settings_retention,
+    prune_every: float = PRUNE_EVERY,
 ) -> Receiver:
     """Serve the receiver for this webshop on host:port; deliveries are deduplicated in the
-    state store. A webshop without webhooks gets a receiver with no routes."""
+    state store, and keys older than `retention` are forgotten every `prune_every` seconds.
+    A webshop without webhooks gets a receiver with no routes."""
     store = Store.open()
     trigger = CoalescingTrigger(run, name="order-flows")
 
@@ -104,10 +130,18 @@ def start_receiver(
     app = create_webhook_app(
         sources=[source] if source is not None else [], deliveries=store, on_notice=wake
     )
+    try:
+        server = serve_in_thread(app, host, port)
+    except BaseException:
+        app.state.notice_worker.close(10)
+        trigger.close(10)
+        store.close()
+        raise
     return Receiver(
-        server=serve_in_thread(app, host, port),
+        server=server,
         trigger=trigger,
         store=store,
         notices=app.state.notice_worker,
+        pruner=DeliveryPruner(store.prune_deliveries, retention, every=prune_every),
         webshop=webshop,
     )

@@ -9,11 +9,13 @@
 
 A notice only wakes the sync, which then reads every order changed since its cursor; so
 notices are coalesced, and a lost one costs a delay until the next scheduled run, never
-an order. No Prefect import here: the flow is started by whatever `run` does.
+an order. A DeliveryPruner forgets delivery keys once the senders' retry windows are
+long past. No Prefect import here: the flow is started by whatever `run` does.
 """
 
 from possync.webhooks.app import MAX_BODY_BYTES, create_webhook_app
 from possync.webhooks.notices import DeliveryLog, NoticeWorker, OrderNotice
+from possync.webhooks.prune import DEFAULT_RETENTION, MIN_RETENTION, DeliveryPruner
 from possync.webhooks.sources import (
     BadPayload,
     Reading,
@@ -26,10 +28,13 @@ from possync.webhooks.sources import (
 from possync.webhooks.trigger import CoalescingTrigger
 
 __all__ = [
+    "DEFAULT_RETENTION",
     "MAX_BODY_BYTES",
+    "MIN_RETENTION",
     "BadPayload",
     "CoalescingTrigger",
     "DeliveryLog",
+    "DeliveryPruner",
     "NoticeWorker",
     "OrderNotice",
     "Reading",
