@@ -49,9 +49,11 @@ def run() -> None:
     from possync.settings import RunSettings
 
     settings = RunSettings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    from possync.localprefect import prefect_env, prepare_home, start_server
+
+    # Before anything writes there: Prefect's database holds every secret and its key.
+    prepare_home(settings.home)
     _configure_logging()
-    from possync.localprefect import prefect_env, start_server
 
     os.environ.update(prefect_env(settings.home, settings.prefect_port, settings.host))
     if "POSSYNC_DATABASE_URL" not in os.environ:

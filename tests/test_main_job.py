@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from possync.emulators.server import free_port
+from tests.test_home_privacy import assert_private
 
 pytestmark = pytest.mark.slow
 
@@ -248,6 +249,7 @@ def main_job(tmp_path: Path, **settings: str) -> Iterator[MainJob]:
     assert "possync: stopped." in output
     for port in ports.values():
         assert not port_open(port), f"port {port} still answers after the job stopped"
+    assert_private(tmp_path / "home")  # Prefect's database holds every secret and its key
 
 
 def test_make_run_main_job_completes_a_stock_sync_and_stops_cleanly(tmp_path: Path) -> None:
