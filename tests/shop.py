@@ -60,18 +60,38 @@ class EmulatedShop:
         """Goods received at the register: adjustment NONE → IN_STOCK."""
         self._adjust(sku, "NONE", "IN_STOCK", quantity)
 
+    def count_at_pos(self, sku: str, quantity: str) -> None:
+        """A stocktake at the register: PHYSICAL_COUNT of `quantity` (Square's decimal
+        string, up to 26 characters) IN_STOCK."""
+        self._change(
+            {
+                "type": "PHYSICAL_COUNT",
+                "physical_count": {
+                    "catalog_object_id": self.square.variation_id_for_sku(sku),
+                    "location_id": LOCATION,
+                    "state": "IN_STOCK",
+                    "quantity": quantity,
+                    "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                },
+            }
+        )
+
     def _adjust(self, sku: str, from_state: str, to_state: str, quantity: int) -> None:
-        change = {
-            "type": "ADJUSTMENT",
-            "adjustment": {
-                "catalog_object_id": self.square.variation_id_for_sku(sku),
-                "location_id": LOCATION,
-                "from_state": from_state,
-                "to_state": to_state,
-                "quantity": str(quantity),
-                "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            },
-        }
+        self._change(
+            {
+                "type": "ADJUSTMENT",
+                "adjustment": {
+                    "catalog_object_id": self.square.variation_id_for_sku(sku),
+                    "location_id": LOCATION,
+                    "from_state": from_state,
+                    "to_state": to_state,
+                    "quantity": str(quantity),
+                    "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                },
+            }
+        )
+
+    def _change(self, change: dict[str, object]) -> None:
         httpx.post(
             f"{self.square_server.url}/v2/inventory/changes/batch-create",
             headers={"Authorization": f"Bearer {TOKEN}"},

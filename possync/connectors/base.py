@@ -32,6 +32,7 @@ class Pos(Protocol):
     """A point-of-sale system that is master of stock."""
 
     system: str
+    max_stock: int  # the largest count `set_stock_counts` may set (the vendor's limit)
 
     def stock_changes(self, since: datetime | None) -> Iterator[list[StockCount]]:
         """Pages of counts changed after `since` (all counts when None) at the shop's location."""
@@ -93,6 +94,7 @@ class Webshop(Protocol):
 
     system: str
     accepted_statuses: tuple[str, ...]  # order statuses that mean paid, by default
+    max_stock: int  # the largest count `set_stock` may write (the vendor's documented limit)
 
     def listings_by_sku(self, skus: Sequence[str]) -> list[WebshopListing]:
         """Products and variations carrying any of these SKUs, with their current stock."""

@@ -49,6 +49,8 @@ class MagentoShop:
 
     system = "magento"
     accepted_statuses: tuple[str, ...] = ("processing", "complete")
+    # MSI's inventory_source_item.quantity is decimal(12,4): 99,999,999 whole units at most.
+    max_stock = 99_999_999
     products_per_write = 20  # each product costs a few calls (children, links)
     typed_variants = True  # a configurable holds children; a simple product cannot
 

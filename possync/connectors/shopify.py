@@ -120,6 +120,9 @@ class ShopifyShop:
     products_per_write = PRODUCTS_PER_WRITE  # one productSet call per product
     typed_variants = False  # any product takes more variants
     accepted_statuses: tuple[str, ...] = ("paid", "partially_refunded")
+    # inventorySetQuantities: "The total quantity can't be higher than 1,000,000,000."
+    # (InventorySetQuantitiesUserErrorCode.INVALID_QUANTITY_TOO_HIGH)
+    max_stock = 1_000_000_000
 
     def __init__(
         self,

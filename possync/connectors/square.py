@@ -73,6 +73,9 @@ class SquarePos:
     system = "square"
     products_per_write = 200  # 200 products' batches stay well under 10,000 objects a request
     typed_variants = False  # any Square item holds one or more variations, no type to declare
+    # InventoryPhysicalCount.quantity is a decimal string of at most 26 characters with up
+    # to 5 decimals: whole counts of up to 20 digits.
+    max_stock = 10**20 - 1
 
     def __init__(
         self,

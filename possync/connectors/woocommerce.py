@@ -66,6 +66,9 @@ class WooCommerceShop:
 
     system = "woocommerce"
     accepted_statuses = ("processing", "completed")
+    # `_stock` is kept through wc_stock_amount, PHP's intval by default: a 64-bit integer
+    # (the REST schema's stock_quantity is an integer).
+    max_stock = 2**63 - 1
     products_per_write = BATCH_LIMIT  # one /products/batch call takes 100 products
     typed_variants = True  # only a 'variable' product holds variations; a simple one cannot
 
