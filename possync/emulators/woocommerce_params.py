@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -273,9 +273,19 @@ def format_decimal(value: Any) -> str:
     return text
 
 
+_WIDE = Context(prec=100)
+
+
+def price_text(value: Decimal) -> str:
+    """A price as a shop admin types it: two decimals ('12.50'), or every decimal it has
+    ('1.005'), never rounded."""
+    return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else f"{value:f}"
+
+
 def money(value: Decimal) -> str:
     """Order amounts: two decimals, as WooCommerce prints them with the default price settings."""
-    return f"{value.quantize(Decimal('0.01')):f}"
+    # PHP formats any float; Decimal's default 28 digits would refuse a long price
+    return f"{value.quantize(Decimal('0.01'), context=_WIDE):f}"
 
 
 def decimal_of(value: Any) -> Decimal:
