@@ -165,13 +165,15 @@ def start_shop(
     catalogue: list[DemoProduct],
     pos_only: list[DemoProduct] | None = None,
     webshop: str = "woocommerce",
+    currency: str = "DKK",
 ) -> EmulatedShop:
-    square = SquareState(location_id=LOCATION)
+    """Square (its location in `currency`) and the webshop (selling in it too)."""
+    square = SquareState(location_id=LOCATION, currency=currency)
     square.seed(catalogue + (pos_only or []))
     square_app = create_square_app(square, access_token=TOKEN)
     square_server = serve_in_thread(square_app)
     try:
-        web = start_webshop(webshop, catalogue, currency="DKK")
+        web = start_webshop(webshop, catalogue, currency=currency)
     except BaseException:
         square_server.stop()
         raise
@@ -192,8 +194,9 @@ def running_shop(
     catalogue: list[DemoProduct],
     pos_only: list[DemoProduct] | None = None,
     webshop: str = "woocommerce",
+    currency: str = "DKK",
 ) -> Iterator[EmulatedShop]:
-    shop = start_shop(catalogue, pos_only, webshop)
+    shop = start_shop(catalogue, pos_only, webshop, currency)
     try:
         save_blocks(shop)
         yield shop

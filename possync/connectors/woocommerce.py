@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
 from possync.config import WooCommerceConfig
 from possync.connectors.http import ApiClient, RetryPolicy
-from possync.connectors.woocommerce_products import WooCommerceProducts, parse_gmt
+from possync.connectors.woocommerce_products import WooCommerceProducts, max_price, parse_gmt
 from possync.models import (
     OrderItem,
     StockUpdate,
@@ -107,6 +107,9 @@ class WooCommerceShop:
 
     def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
         return self._catalogue.write_products(writes)
+
+    def max_price(self, currency: str) -> Decimal | None:
+        return max_price(currency)
 
     # -- reads -------------------------------------------------------------------------
 
