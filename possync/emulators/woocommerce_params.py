@@ -224,9 +224,12 @@ def _is_boolean(value: Any) -> bool:
 
 
 def to_int(value: Any) -> int:
-    """PHP's (int) cast, forgiving like wc_stock_amount: junk becomes 0."""
+    """PHP's (int) cast, forgiving like wc_stock_amount: junk becomes 0. A JSON integer
+    PHP decodes as an int (64-bit) stays exact; going through a float would round it."""
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value
     try:
         return int(float(value))
     except (TypeError, ValueError, OverflowError):
@@ -279,7 +282,8 @@ _WIDE = Context(prec=100)
 def price_text(value: Decimal) -> str:
     """A price as a shop admin types it: two decimals ('12.50'), or every decimal it has
     ('1.005'), never rounded."""
-    return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else f"{value:f}"
+    cents = value.quantize(Decimal("0.01"), context=_WIDE)
+    return f"{cents:f}" if cents == value else f"{value:f}"
 
 
 def money(value: Decimal) -> str:
