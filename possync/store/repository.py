@@ -109,6 +109,12 @@ _ROW_ERRORS = (StatementError, OverflowError, ValueError, TypeError)
 _CONNECTION_ERRORS = (OperationalError, InterfaceError)
 
 
+def _text(value: str) -> str:
+    """Text a record brought along (a vendor's message, a name), storable anywhere:
+    PostgreSQL's text refuses NUL, so it is kept visible as the escape it is."""
+    return value.replace("\x00", "\\x00")
+
+
 def _row_error(exc: BaseException) -> str:
     """The database's reason for refusing a row, in one line and without the statement."""
     cause = getattr(exc, "orig", None) or exc
@@ -710,7 +716,7 @@ class Store:
                 "system": entry.system,
                 "record_id": entry.record_id,
                 "field": entry.field,
-                "reason": entry.reason,
+                "reason": _text(entry.reason),
                 "payload": _json(entry.payload),
                 "status": "open",
                 "first_seen": now,
