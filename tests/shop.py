@@ -166,14 +166,16 @@ def start_shop(
     pos_only: list[DemoProduct] | None = None,
     webshop: str = "woocommerce",
     currency: str = "DKK",
+    web_only: list[DemoProduct] | None = None,
 ) -> EmulatedShop:
-    """Square (its location in `currency`) and the webshop (selling in it too)."""
+    """Square (its location in `currency`) and the webshop (selling in it too), both with
+    `catalogue`, plus what only one of them holds."""
     square = SquareState(location_id=LOCATION, currency=currency)
     square.seed(catalogue + (pos_only or []))
     square_app = create_square_app(square, access_token=TOKEN)
     square_server = serve_in_thread(square_app)
     try:
-        web = start_webshop(webshop, catalogue, currency=currency)
+        web = start_webshop(webshop, catalogue + (web_only or []), currency=currency)
     except BaseException:
         square_server.stop()
         raise
@@ -195,8 +197,9 @@ def running_shop(
     pos_only: list[DemoProduct] | None = None,
     webshop: str = "woocommerce",
     currency: str = "DKK",
+    web_only: list[DemoProduct] | None = None,
 ) -> Iterator[EmulatedShop]:
-    shop = start_shop(catalogue, pos_only, webshop, currency)
+    shop = start_shop(catalogue, pos_only, webshop, currency, web_only)
     try:
         save_blocks(shop)
         yield shop
