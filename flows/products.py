@@ -29,7 +29,7 @@ def sync_products(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> d
     c = connect(settings_block)
     try:
         sides = productsync.sides_for(c.settings, c.pos, c.shop)
-        rules = productsync.rules_for(c.settings, sides)
+        rules = productsync.rules_for(c.settings, sides, c.pos.currency())
         reading = t.read_products(sides, c.store, rules, full)
         chunks = productsync.chunks(reading.masters, sides.other.products_per_write)
         progress = cast(UUID, create_progress_artifact(0.0, key="product-sync-progress"))

@@ -25,7 +25,7 @@ def sync_stock(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict
         overlap = c.settings.stock_overlap_seconds
         candidates = t.read_candidates(c.pos, c.shop, c.store, full, overlap)
         matched = t.match_and_link(c.pos, c.shop, c.store, unvisited(candidates))
-        plan = stocksync.plan(c.pos, matched, c.store.reserved_quantities(c.shop.system))
+        plan = stocksync.plan(c.pos, c.shop, matched, c.store.reserved_quantities(c.shop.system))
         batches = c.shop.write_batches(plan.updates)
         run_id = str(flow_run.id) if flow_run.id else None
         groups = stocksync.task_groups(batches)
@@ -40,8 +40,9 @@ def sync_stock(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict
             synced_pos_ids=synced,
             advance_cursor=not pushed.failed,
             pos_quantities=stocksync.seen_quantities(matched, synced),
+            pos_ids=stocksync.pos_ids_by_key(matched),
         )
-        t.finish(c.pos, c.shop, c.store, unvisited(end))
+        problems = problems + t.finish(c.pos, c.shop, c.store, unvisited(end))
         summary = reports.StockSummary(
             read=len(candidates.counts),
             changed=len(pushed.written),

@@ -29,10 +29,11 @@ def send_daily_turnover(
     try:
         days = turnoversync.days_to_post(day, until, c.settings.timezone)
         journal = turnoversync.sales_journal(c.pos)
+        currency = c.pos.currency()  # the location's: a day without sales still has one
         results: list[turnoversync.DayResult] = []
         refused: list[str] = []
         for d in days:
-            sales = t.read_day(journal, d, c.settings, "")
+            sales = t.read_day(journal, d, c.settings, currency)
             figures = turnoversync.figures_of(sales)
             try:
                 results.append(t.post_day(books, c.store, c.settings, figures, correction))

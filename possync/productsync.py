@@ -210,7 +210,7 @@ def sync_chunk(
     work: list[_Work] = []
     for master in masters:
         mid = str(master.id)
-        problem = planner.check(master_system, master, owners)
+        problem = planner.check(master_system, master, owners, rules)
         if problem is not None:
             result.problems.append(problem)
             continue
@@ -471,9 +471,15 @@ def sides_for(config: SyncConfig, pos: object, shop: object) -> Sides:
     return Sides(master=shop, other=pos, pos_system=pos.system)
 
 
-def rules_for(config: SyncConfig, sides: Sides) -> planner.Rules:
+def rules_for(config: SyncConfig, sides: Sides, currency: str) -> planner.Rules:
+    """The run's rules. `currency` is the shop's: its POS location's currency (Square's
+    Location.currency), the one source of truth for money in possync, so a price is
+    checked against the currency the register sells in whichever side is master."""
+    most = sides.other.max_price(currency)
     return planner.Rules(
+        currency=currency,
         fields=config.product_fields,
         archive_on_delete=config.archive_on_delete,
         typed_variants=sides.other.typed_variants,
+        max_price=planner.PriceLimit(sides.other.system, most) if most is not None else None,
     )

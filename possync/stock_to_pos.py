@@ -5,6 +5,11 @@ modified date alone), so every run reads the webshop's whole catalogue stock, co
 with the POS's current counts of the linked variants, and sets only what differs: absolute
 counts, 100 a call, each call with an idempotency key. Products are linked by the product
 sync (which creates them in the POS); a listing not linked yet waits for it.
+
+No single record can fail a run: a count the POS would not hold is quarantined before any
+call, a call the POS refuses as a whole (Square applies a batch all or nothing) is sent
+again one count at a time so only the refused counts are quarantined, and a count whose
+ledger row the store refuses is quarantined too.
 """
 
 from __future__ import annotations
@@ -14,13 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from possync.connectors.base import Pos, Webshop
-from possync.models import Problem, WebshopListing
+from possync.connectors.errors import FatalError
+from possync.models import Problem, QuarantineField, WebshopListing
 from possync.quarantine import quarantine_problems
 from possync.store import Store
-from possync.sync.stock import parse_quantity
+from possync.sync.stock import count_limit, parse_quantity
 
 FLOW = "stock-sync"
 COUNTS_PER_CALL = 100
+# Refusals that are about us, not a record (credentials, permissions): they fail the run.
+_NOT_A_RECORD = (401, 403)
 _KEYS = uuid.UUID("6f1c2d1e-9b1a-4c55-8a77-7f0f3b4b8a10")
 
 
@@ -60,30 +68,28 @@ def sync_to_pos(pos: Pos, shop: Webshop, store: Store, run_id: str | None) -> To
         for link in rows
     }
     pos_links = store.links_by_key(pos.system, sorted(set(keys.values())))
+    limit = count_limit(pos.system, pos.max_stock)
     wanted: dict[str, tuple[int, str]] = {}  # POS variant id -> (quantity, product key)
+    listing_of: dict[str, WebshopListing] = {}  # POS variant id -> the listing it follows
     for listing in listings:
         key = keys.get(_shop_id(listing))
         pos_link = pos_links.get(key) if key else None
         if key is None or pos_link is None or not pos_link.variant_id:
             result.not_linked += 1
             continue
-        if listing.stock is None or listing.stock < 0:
-            what = (
-                "has no quantity"
-                if listing.stock is None
-                else (f"is {listing.stock} (backorders); a POS count cannot be negative")
-            )
-            result.problems.append(
-                Problem(
-                    system=shop.system,
-                    record_id=listing.ref.key,
-                    field="quantity",
-                    reason=f"webshop stock of SKU {listing.sku} ({listing.ref.key}) {what}",
-                    sku=listing.sku,
-                )
-            )
+        stock = listing.stock
+        if stock is None:
+            what = "has no quantity"
+        elif stock < 0:
+            what = f"is {stock} (backorders); a POS count cannot be negative"
+        elif stock > limit.most:
+            what = f"is {stock}, more than {limit.holder} holds (at most {limit.most:,})"
+        else:
+            wanted[pos_link.variant_id] = (stock, key)
+            listing_of[pos_link.variant_id] = listing
             continue
-        wanted[pos_link.variant_id] = (listing.stock, key)
+        reason = f"webshop stock of {_named(listing)} {what}"
+        result.problems.append(_problem(shop.system, listing, "quantity", reason))
     current = {
         c.pos_id: parse_quantity(c.quantity_raw)[0] for c in pos.stock_counts(sorted(wanted))
     }
@@ -95,16 +101,66 @@ def sync_to_pos(pos: Pos, shop: Webshop, store: Store, run_id: str | None) -> To
     result.unchanged = len(wanted) - len(changes)
     for start in range(0, len(changes), COUNTS_PER_CALL):
         batch = changes[start : start + COUNTS_PER_CALL]
-        pos.set_stock_counts(batch, key=_key(run_id, batch))
-        store.record_pushes(pos.system, {wanted[p][1]: q for p, q in batch}, run_id)
-        result.write_calls += 1
-        result.changed += len(batch)
+        written, refused, calls = _set_counts(pos, batch, run_id)
+        result.write_calls += calls
+        for pos_id, why in refused.items():
+            listing = listing_of[pos_id]
+            reason = f"{pos.system} refused the count of {_named(listing)} for {pos_id}: {why}"
+            result.problems.append(_problem(shop.system, listing, "write", reason))
+        unrecorded = store.record_pushes(pos.system, {wanted[p][1]: q for p, q in written}, run_id)
+        by_key = {wanted[p][1]: p for p, _ in written}
+        for key, why in unrecorded.items():
+            listing = listing_of[by_key[key]]
+            reason = f"set in {pos.system}, but the stock ledger could not record it: {why}"
+            result.problems.append(_problem(shop.system, listing, "quantity", reason))
+        result.changed += len(written)
     quarantine_problems(store, FLOW, result.problems)
     failed = {p.record_id for p in result.problems}
     store.resolve_quarantine(
         FLOW, shop.system, [x.ref.key for x in listings if x.ref.key not in failed]
     )
     return result
+
+
+def _set_counts(
+    pos: Pos, batch: Sequence[tuple[str, int]], run_id: str | None
+) -> tuple[list[tuple[str, int]], dict[str, str], int]:
+    """Set one call's counts; if the POS refuses the call (4xx), each count is set on its
+    own so only the refused ones fail. Returns (set, refused with why, calls made)."""
+    try:
+        pos.set_stock_counts(batch, key=_key(run_id, batch))
+        return list(batch), {}, 1
+    except FatalError as exc:
+        if exc.status in _NOT_A_RECORD:
+            raise
+        if len(batch) == 1:
+            return [], {batch[0][0]: exc.vendor_message}, 1
+    written: list[tuple[str, int]] = []
+    refused: dict[str, str] = {}
+    for count in batch:
+        try:
+            pos.set_stock_counts([count], key=_key(run_id, [count]))
+        except FatalError as exc:
+            if exc.status in _NOT_A_RECORD:
+                raise
+            refused[count[0]] = exc.vendor_message
+        else:
+            written.append(count)
+    return written, refused, 1 + len(batch)
+
+
+def _named(listing: WebshopListing) -> str:
+    return f"SKU {listing.sku} ({listing.ref.key})"
+
+
+def _problem(system: str, listing: WebshopListing, field: QuarantineField, reason: str) -> Problem:
+    return Problem(
+        system=system,
+        record_id=listing.ref.key,
+        field=field,
+        reason=reason,
+        sku=listing.sku,
+    )
 
 
 def _key(run_id: str | None, batch: Sequence[tuple[str, int]]) -> str:

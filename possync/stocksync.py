@@ -114,6 +114,11 @@ def seen_quantities(matched: Matched, synced_pos_ids: Sequence[str]) -> dict[str
     return seen
 
 
+def pos_ids_by_key(matched: Matched) -> dict[str, str]:
+    """Product key → POS variant id of the matched records (to name a record by its key)."""
+    return {key: pos_id for pos_id, key in matched.product_keys.items()}
+
+
 def match_and_link(pos: Pos, shop: Webshop, store: Store, candidates: Candidates) -> Matched:
     counts = candidates.counts
     if not counts:
@@ -167,11 +172,14 @@ def _listings_for(
 
 
 def plan(
-    pos: Pos, matched: Matched, reserved: Mapping[str, int] | None = None
+    pos: Pos, shop: Webshop, matched: Matched, reserved: Mapping[str, int] | None = None
 ) -> planner.StockPlan:
-    return planner.plan(pos.system, matched.result.matches, matched.product_keys, reserved)
+    """Quantities to write; a count beyond what the webshop holds is a Problem."""
+    limit = planner.count_limit(shop.system, shop.max_stock)
+    return planner.plan(pos.system, matched.result.matches, matched.product_keys, reserved, limit)
 
 
+UNRECORDED = "written, but the stock ledger could not record it"
 CALLS_PER_TASK = 25  # write calls one task makes, in order; a retry repeats them all
 
 
@@ -190,9 +198,12 @@ def push_batches(
     """One write call per batch. A batch the webshop refuses as a whole comes back as its
     FatalError (the others go on); retriable errors propagate so the task retries (absolute
     quantities: repeating is harmless). The ledger records what was written in one
-    transaction per task, also when an error cuts the task short."""
+    transaction per task, also when an error cuts the task short; a row the ledger refuses
+    makes that update a failed outcome (quarantined, tried again next run), not the task's
+    failure, so one record cannot fail every run."""
     results: list[list[WriteOutcome] | FatalError] = []
     written: dict[str, int] = {}
+    unrecorded: dict[str, str] = {}
     try:
         for batch in batches:
             try:
@@ -204,8 +215,24 @@ def push_batches(
             results.append(outcomes)
     finally:
         if written:
-            store.record_pushes(shop.system, written, run_id)
-    return results
+            unrecorded = store.record_pushes(shop.system, written, run_id)
+    if not unrecorded:
+        return results
+    return [_unrecorded(r, unrecorded) if isinstance(r, list) else r for r in results]
+
+
+def _unrecorded(outcomes: list[WriteOutcome], refused: Mapping[str, str]) -> list[WriteOutcome]:
+    """Written outcomes whose ledger row was refused become failures with the reason."""
+    return [
+        WriteOutcome(
+            update=o.update,
+            ok=False,
+            error=f"{UNRECORDED}: {refused[o.update.product_key]}",
+        )
+        if o.ok and o.update.product_key in refused
+        else o
+        for o in outcomes
+    ]
 
 
 @dataclass
@@ -217,19 +244,35 @@ class RunEnd:
     synced_pos_ids: list[str]
     advance_cursor: bool
     pos_quantities: dict[str, int] = field(default_factory=dict)
+    pos_ids: dict[str, str] = field(default_factory=dict)  # product key -> POS variant id
 
 
-def finish(pos: Pos, shop: Webshop, store: Store, end: RunEnd) -> None:
-    """Quarantine problems, release records that synced, and record the POS quantities
-    synced (product key → count, in the ledger under the POS's name, so a re-read of the
-    same count is recognised as done). The cursor moves only if every batch was committed."""
-    quarantine_problems(store, FLOW, end.problems)
-    if end.synced_pos_ids:
-        store.resolve_quarantine(FLOW, pos.system, end.synced_pos_ids)
-    if end.pos_quantities:
-        store.record_pushes(pos.system, end.pos_quantities)
+def finish(pos: Pos, shop: Webshop, store: Store, end: RunEnd) -> list[Problem]:
+    """Record the POS quantities synced (product key → count, in the ledger under the POS's
+    name, so a re-read of the same count is recognised as done), quarantine problems, and
+    release records that synced. A record whose ledger row is refused is quarantined with
+    the reason instead of failing the step (so it cannot fail every run); the others are
+    recorded. The cursor moves only if every batch was committed. Returns the problems
+    this step found."""
+    refused = store.record_pushes(pos.system, end.pos_quantities) if end.pos_quantities else {}
+    found = [
+        Problem(
+            system=pos.system,
+            record_id=end.pos_ids.get(key, key),
+            field="quantity",
+            reason=f"the stock ledger could not record its count {end.pos_quantities[key]}: {why}",
+            payload={"quantity": end.pos_quantities[key], "product_key": key},
+        )
+        for key, why in sorted(refused.items())
+    ]
+    quarantine_problems(store, FLOW, end.problems + found)
+    failed = {p.record_id for p in found}
+    synced = [i for i in end.synced_pos_ids if i not in failed]
+    if synced:
+        store.resolve_quarantine(FLOW, pos.system, synced)
     if end.advance_cursor and end.candidates.watermark is not None:
         store.set_cursor(cursor_name(pos, shop), end.candidates.watermark.isoformat())
+    return found
 
 
 @dataclass
@@ -281,7 +324,9 @@ def collect(
                 if outcome.ok:
                     pushed.written.append(outcome.update)
                 else:
-                    reason = f"webshop refused it: {outcome.error}"
+                    error = outcome.error or ""
+                    ours = error.startswith(UNRECORDED)
+                    reason = error if ours else f"webshop refused it: {error}"
                     pushed.problems.append(_write_problem(pos_system, outcome.update, reason))
         else:
             pushed.failed.append(TypeError(f"unexpected batch result {result!r}"))

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from possync import stock_to_pos, stocksync
 from possync.connectors.base import Pos, Webshop
 from possync.connectors.errors import FatalError
-from possync.models import StockUpdate, WriteOutcome
+from possync.models import Problem, StockUpdate, WriteOutcome
 from possync.store import Store
 from tasks.common import RETRYING
 
@@ -40,8 +40,8 @@ def push_batches(
 
 
 @task(name="finish-stock-sync", cache_policy=NO_CACHE)
-def finish(pos: Pos, shop: Webshop, store: Store, end: stocksync.RunEnd) -> None:
-    stocksync.finish(pos, shop, store, end)
+def finish(pos: Pos, shop: Webshop, store: Store, end: stocksync.RunEnd) -> list[Problem]:
+    return stocksync.finish(pos, shop, store, end)
 
 
 @task(name="webshop-stock-to-pos", **RETRYING)

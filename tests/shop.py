@@ -60,18 +60,38 @@ class EmulatedShop:
         """Goods received at the register: adjustment NONE → IN_STOCK."""
         self._adjust(sku, "NONE", "IN_STOCK", quantity)
 
+    def count_at_pos(self, sku: str, quantity: str) -> None:
+        """A stocktake at the register: PHYSICAL_COUNT of `quantity` (Square's decimal
+        string, up to 26 characters) IN_STOCK."""
+        self._change(
+            {
+                "type": "PHYSICAL_COUNT",
+                "physical_count": {
+                    "catalog_object_id": self.square.variation_id_for_sku(sku),
+                    "location_id": LOCATION,
+                    "state": "IN_STOCK",
+                    "quantity": quantity,
+                    "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                },
+            }
+        )
+
     def _adjust(self, sku: str, from_state: str, to_state: str, quantity: int) -> None:
-        change = {
-            "type": "ADJUSTMENT",
-            "adjustment": {
-                "catalog_object_id": self.square.variation_id_for_sku(sku),
-                "location_id": LOCATION,
-                "from_state": from_state,
-                "to_state": to_state,
-                "quantity": str(quantity),
-                "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            },
-        }
+        self._change(
+            {
+                "type": "ADJUSTMENT",
+                "adjustment": {
+                    "catalog_object_id": self.square.variation_id_for_sku(sku),
+                    "location_id": LOCATION,
+                    "from_state": from_state,
+                    "to_state": to_state,
+                    "quantity": str(quantity),
+                    "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                },
+            }
+        )
+
+    def _change(self, change: dict[str, object]) -> None:
         httpx.post(
             f"{self.square_server.url}/v2/inventory/changes/batch-create",
             headers={"Authorization": f"Bearer {TOKEN}"},
@@ -145,13 +165,17 @@ def start_shop(
     catalogue: list[DemoProduct],
     pos_only: list[DemoProduct] | None = None,
     webshop: str = "woocommerce",
+    currency: str = "DKK",
+    web_only: list[DemoProduct] | None = None,
 ) -> EmulatedShop:
-    square = SquareState(location_id=LOCATION)
+    """Square (its location in `currency`) and the webshop (selling in it too), both with
+    `catalogue`, plus what only one of them holds."""
+    square = SquareState(location_id=LOCATION, currency=currency)
     square.seed(catalogue + (pos_only or []))
     square_app = create_square_app(square, access_token=TOKEN)
     square_server = serve_in_thread(square_app)
     try:
-        web = start_webshop(webshop, catalogue, currency="DKK")
+        web = start_webshop(webshop, catalogue + (web_only or []), currency=currency)
     except BaseException:
         square_server.stop()
         raise
@@ -172,8 +196,10 @@ def running_shop(
     catalogue: list[DemoProduct],
     pos_only: list[DemoProduct] | None = None,
     webshop: str = "woocommerce",
+    currency: str = "DKK",
+    web_only: list[DemoProduct] | None = None,
 ) -> Iterator[EmulatedShop]:
-    shop = start_shop(catalogue, pos_only, webshop)
+    shop = start_shop(catalogue, pos_only, webshop, currency, web_only)
     try:
         save_blocks(shop)
         yield shop

@@ -32,6 +32,7 @@ class Pos(Protocol):
     """A point-of-sale system that is master of stock."""
 
     system: str
+    max_stock: int  # the largest count `set_stock_counts` may set (the vendor's limit)
 
     def stock_changes(self, since: datetime | None) -> Iterator[list[StockCount]]:
         """Pages of counts changed after `since` (all counts when None) at the shop's location."""
@@ -79,6 +80,11 @@ class Pos(Protocol):
         """Money back on a sale's payment; idempotent by key. Returns the POS refund id."""
         ...
 
+    def currency(self) -> str:
+        """The currency of the shop's location (ISO 4217): possync's one source of truth
+        for what every price and amount is in (products, orders, refunds, the turnover)."""
+        ...
+
     def set_stock_counts(self, counts: Sequence[tuple[str, int]], *, key: str) -> None:
         """Set absolute on-hand counts (variant id, quantity) at the shop's location, when the
         webshop is master of stock; repeating it with the same key writes nothing new."""
@@ -93,6 +99,7 @@ class Webshop(Protocol):
 
     system: str
     accepted_statuses: tuple[str, ...]  # order statuses that mean paid, by default
+    max_stock: int  # the largest count `set_stock` may write (the vendor's documented limit)
 
     def listings_by_sku(self, skus: Sequence[str]) -> list[WebshopListing]:
         """Products and variations carrying any of these SKUs, with their current stock."""
@@ -150,6 +157,11 @@ class ProductCatalogue(Protocol):
 
     def products(self, product_ids: Sequence[str]) -> list[ProductData]:
         """The current state of these products; unknown or deleted ids are left out."""
+        ...
+
+    def max_price(self, currency: str) -> Decimal | None:
+        """The largest price this side holds exactly in `currency` (its documented limit;
+        None where the vendor documents none). A larger price is quarantined, not sent."""
         ...
 
     def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
@@ -26,7 +27,7 @@ from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient, RetryPolicy
 from possync.connectors.magento_api import allowed_page_size, magento_error, search_pages
 from possync.connectors.magento_orders import MagentoOrders
-from possync.connectors.magento_products import MagentoProducts, custom_attribute
+from possync.connectors.magento_products import MagentoProducts, custom_attribute, max_price
 from possync.connectors.magento_stock import BULK_LIMIT, StockWriter
 from possync.models import (
     StockUpdate,
@@ -49,6 +50,8 @@ class MagentoShop:
 
     system = "magento"
     accepted_statuses: tuple[str, ...] = ("processing", "complete")
+    # MSI's inventory_source_item.quantity is decimal(12,4): 99,999,999 whole units at most.
+    max_stock = 99_999_999
     products_per_write = 20  # each product costs a few calls (children, links)
     typed_variants = True  # a configurable holds children; a simple product cannot
 
@@ -91,6 +94,9 @@ class MagentoShop:
 
     def products(self, product_ids: Sequence[str]) -> list[ProductData]:
         return self._catalogue.products(product_ids)
+
+    def max_price(self, currency: str) -> Decimal | None:
+        return max_price(currency)
 
     def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
         outcomes = self._catalogue.write_products(writes)

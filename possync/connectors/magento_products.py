@@ -34,8 +34,9 @@ from possync.config import MagentoConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient
 from possync.connectors.magento_api import magento_time, parse_magento_time, search_pages
+from possync.money import minor_units
 
-__all__ = ["MagentoProducts", "custom_attribute", "parent_sku"]
+__all__ = ["MagentoProducts", "custom_attribute", "max_price", "parent_sku", "price_text"]
 
 Json = dict[str, Any]
 ENABLED, DISABLED = 1, 2
@@ -49,6 +50,50 @@ def custom_attribute(product: Mapping[str, Any], code: str) -> str | None:
             value = attribute.get("value")
             return str(value) if value not in (None, "") else None
     return None
+
+
+# The REST API carries a price as a PHP float (ProductInterface::setPrice(float)), exact to
+# 15 significant digits, into catalog_product_entity_decimal.value, decimal(20,6).
+_FLOAT_DIGITS = 15
+_COLUMN_LIMIT = Decimal(10) ** 14
+
+
+def max_price(currency: str) -> Decimal:
+    """The largest price Magento holds exactly at the currency's decimals: within
+    decimal(20,6) and within the 15 significant digits of the float it travels as."""
+    exponent = minor_units(currency)
+    step = Decimal(1).scaleb(-exponent)
+    return min(_COLUMN_LIMIT, Decimal(10) ** (_FLOAT_DIGITS - exponent)) - step
+
+
+def price_text(value: object) -> str | None:
+    """A price as read (a JSON number) as exact decimal text: two decimals ('21.00'), more
+    where it has them ('12.345'). It was formatted with two always, so 12.345 read as
+    '12.35'."""
+    if value is None:
+        return None
+    text = repr(value) if isinstance(value, float) else str(value)
+    try:
+        amount = Decimal(text)
+        cents = amount.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return text
+    return f"{cents:f}" if cents == amount else f"{amount.normalize():f}"
+
+
+def _price_number(price: str) -> float:
+    """The price as the float Magento's API takes, if that float is exactly the price."""
+    try:
+        amount = Decimal(price)
+    except InvalidOperation:
+        raise _Refused(f"price {price!r} is not a number") from None
+    number = float(amount)
+    if not amount.is_finite() or Decimal(repr(number)) != amount:
+        raise _Refused(
+            f"price {price} cannot be carried exactly by Magento's API (a float of "
+            f"{_FLOAT_DIGITS} significant digits); it is not rounded"
+        )
+    return number
 
 
 def parent_sku(key: str) -> str:
@@ -147,7 +192,7 @@ class MagentoProducts:
             name=name,
             sku=item.get("sku") or None,
             barcode=custom_attribute(item, self._config.barcode_attribute),
-            price=f"{Decimal(str(price)):.2f}" if price is not None else None,
+            price=price_text(price),
         )
 
     def labels(self, refresh: bool = False) -> dict[str, str]:
@@ -312,10 +357,7 @@ class MagentoProducts:
         if "sku" in fields and variant.sku:
             body["sku"] = variant.sku
         if "price" in fields and variant.price is not None:
-            try:
-                body["price"] = float(Decimal(variant.price))
-            except InvalidOperation:
-                raise _Refused(f"price {variant.price!r} is not a number") from None
+            body["price"] = _price_number(variant.price)
         if "barcode" in fields:
             _add_attribute(body, self._config.barcode_attribute, variant.barcode or "")
         return body

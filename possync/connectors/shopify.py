@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
@@ -120,6 +121,9 @@ class ShopifyShop:
     products_per_write = PRODUCTS_PER_WRITE  # one productSet call per product
     typed_variants = False  # any product takes more variants
     accepted_statuses: tuple[str, ...] = ("paid", "partially_refunded")
+    # inventorySetQuantities: "The total quantity can't be higher than 1,000,000,000."
+    # (InventorySetQuantitiesUserErrorCode.INVALID_QUANTITY_TOO_HIGH)
+    max_stock = 1_000_000_000
 
     def __init__(
         self,
@@ -165,6 +169,12 @@ class ShopifyShop:
 
     def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
         return self._products.write_products(writes)
+
+    def max_price(self, currency: str) -> Decimal | None:
+        """None: the Admin API documents no maximum (ProductVariantSetInput.price is a
+        Money string; Decimal "supports arbitrary precision"). Exactness in the
+        currency is still required (the planner's check)."""
+        return None
 
     # -- stock reads -------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -29,6 +29,7 @@ from possync.connectors.http import ApiClient, RetryPolicy
 from possync.connectors.square_catalog import SquareCatalogue
 from possync.connectors.square_sales import SquareSales
 from possync.models import CatalogVariant, PosDocument, SaleLine, StockCount, utc_iso
+from possync.money import INT64_MAX, from_minor, to_minor
 
 __all__ = ["SquarePos", "square_error"]
 
@@ -73,6 +74,9 @@ class SquarePos:
     system = "square"
     products_per_write = 200  # 200 products' batches stay well under 10,000 objects a request
     typed_variants = False  # any Square item holds one or more variations, no type to declare
+    # InventoryPhysicalCount.quantity is a decimal string of at most 26 characters with up
+    # to 5 decimals: whole counts of up to 20 digits.
+    max_stock = 10**20 - 1
 
     def __init__(
         self,
@@ -111,6 +115,14 @@ class SquarePos:
 
     def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
         return self._catalogue.write_products(writes)
+
+    def max_price(self, currency: str) -> Decimal | None:
+        """Money.amount is an int64 of minor units."""
+        return from_minor(INT64_MAX, currency)
+
+    def currency(self) -> str:
+        """The location's currency (Location.currency), read once."""
+        return self._catalogue.currency()
 
     # -- completed sales and refunds (SalesJournal), see square_sales -----------------------
 
@@ -202,7 +214,7 @@ class SquarePos:
         nothing twice either."""
         found = self.find_sale(reference, source, resume_since) if resume_since else None
         if found is not None and found.get("state") == "COMPLETED":
-            return _document(found)
+            return _document(found, currency)
         if found is not None:
             return self._pay(found, key, reference, currency, source)
         order_body = {
@@ -237,7 +249,7 @@ class SquarePos:
         return PosDocument(
             document_id=str(order["id"]),
             payment_id=str(payment["payment"]["id"]),
-            total=_from_minor(int(total.get("amount") or 0)),
+            total=from_minor(int(total.get("amount") or 0), str(total.get("currency") or currency)),
         )
 
     def find_sale(self, reference: str, source: str, since: datetime) -> dict[str, Any] | None:
@@ -302,7 +314,8 @@ class SquarePos:
         body = {
             "idempotency_key": _subkey(key, "refund"),
             "payment_id": payment_id,
-            "amount_money": {"amount": _to_minor(amount), "currency": currency},
+            # exactly, in the currency's own minor units; an amount it cannot hold raises
+            "amount_money": {"amount": to_minor(amount, currency), "currency": currency},
             "reason": reason[:192],
         }
         refund = self._api.post("/v2/refunds", json=body, safe_to_repeat=True).json()
@@ -339,30 +352,23 @@ class SquarePos:
                 log.info("Square counts %s-%d were set before; skipped", key, start)
 
 
-def _document(order: Mapping[str, Any]) -> PosDocument:
-    """A completed Square order as the document it is: its id, its payment, its total."""
+def _document(order: Mapping[str, Any], currency: str) -> PosDocument:
+    """A completed Square order as the document it is: its id, its payment, its total (in
+    the order's own currency's minor units; `currency` where it names none)."""
     tenders = order.get("tenders") or []
     payment = tenders[0].get("payment_id") or tenders[0].get("id") if tenders else None
-    total = (order.get("total_money") or {}).get("amount") or 0
+    money = order.get("total_money") or {}
+    total = money.get("amount") or 0
     return PosDocument(
         document_id=str(order["id"]),
         payment_id=str(payment) if payment else None,
-        total=_from_minor(int(total)),
+        total=from_minor(int(total), str(money.get("currency") or currency)),
     )
 
 
 def _subkey(key: str, purpose: str) -> str:
     """A per-call idempotency key derived from the ledger's key (36 chars, Square takes 45)."""
     return str(uuid.uuid5(uuid.UUID(key), purpose))
-
-
-def _to_minor(amount: Decimal) -> int:
-    """Money in minor units (2-decimal currencies: DKK, EUR, USD, GBP…)."""
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _from_minor(amount: int) -> Decimal:
-    return Decimal(amount) / 100
 
 
 def _variant_from(obj: Mapping[str, Any]) -> CatalogVariant | None:

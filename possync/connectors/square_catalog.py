@@ -19,13 +19,13 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome, VariantData
 from possync.connectors.errors import ApiError, FatalError
 from possync.connectors.http import ApiClient
 from possync.models import utc_iso
+from possync.money import MoneyError, from_minor, parse_amount, to_minor
 
 __all__ = ["SquareCatalogue", "product_from"]
 
@@ -216,7 +216,9 @@ def _variant_from(obj: Mapping[str, Any]) -> VariantData:
         name=str(data.get("name") or ""),
         sku=_blank_to_none(data.get("sku")),
         barcode=_blank_to_none(data.get("upc")),
-        price=_major(int(amount)) if fixed and amount is not None else None,
+        price=_major(int(amount), str(price.get("currency") or ""))
+        if fixed and amount is not None
+        else None,
     )
 
 
@@ -302,7 +304,7 @@ def _variation(
         data.pop("price_money", None)
     else:
         data["pricing_type"] = "FIXED_PRICING"
-        data["price_money"] = {"amount": _minor(variant.price), "currency": currency}
+        data["price_money"] = {"amount": _minor(variant.price, currency), "currency": currency}
     return {**_envelope(base), "type": "ITEM_VARIATION", "id": ref, "item_variation_data": data}
 
 
@@ -408,20 +410,24 @@ def _failed(write: ProductWrite, error: str, named: str | None) -> ProductWriteO
 # --- values -------------------------------------------------------------------------------
 
 
-def _minor(price: str) -> int:
-    """A decimal price as Square's Money.amount (2-decimal currencies)."""
+def _minor(price: str, currency: str) -> int:
+    """A decimal price as Square's Money.amount: the currency's minor units (12.50 EUR ->
+    1250, 1250 JPY -> 1250, 1.005 KWD -> 1005), exactly and within int64, or refused."""
     try:
-        amount = Decimal(price)
-    except InvalidOperation:
-        raise _Refused(f"Price `{price}` is not a number.", "price") from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise _Refused(f"Price `{price}` is not an amount in cents.", "price")
-    return int(amount * 100)
+        return to_minor(parse_amount(price), currency)
+    except MoneyError as exc:
+        raise _Refused(f"Price `{price}` cannot be written to Square: {exc}.", "price") from None
 
 
-def _major(amount: int) -> str:
-    """Money.amount in minor units as decimal text: 1250 -> '12.50'."""
-    return str((Decimal(amount) / 100).quantize(Decimal("0.01")))
+def _major(amount: int, currency: str) -> str:
+    """Money.amount as decimal text at the currency's decimals: 1250 DKK -> '12.50',
+    1250 JPY -> '1250', 1005 KWD -> '1.005'. A currency that is no ISO 4217 code leaves
+    the price unknown (None would mean 'no price'): the amount and code are kept as text,
+    which the planner refuses as not a number."""
+    try:
+        return str(from_minor(amount, currency))
+    except MoneyError:
+        return f"{amount} minor units of {currency or 'no currency'}"
 
 
 def _blank_to_none(value: object) -> str | None:

@@ -40,6 +40,7 @@ from typing import Any
 from possync.accounting import PosRefund, PosSale, TaxedAmount, Tender, TenderKind
 from possync.connectors.http import ApiClient
 from possync.models import utc_iso
+from possync.money import from_minor
 
 SEARCH_LIMIT = 1000  # SearchOrdersRequest.limit: "Max: 1000"
 REFUNDS_LIMIT = 100  # ListPaymentRefunds: "The maximum results per page is 100."
@@ -154,24 +155,27 @@ def sale_from(order: Mapping[str, Any]) -> PosSale | None:
     if not items or order.get("state") != "COMPLETED":
         return None
     rates = _rates(order.get("taxes") or [])
-    lines = [_taxed(item, rates) for item in items]
+    currency = _currency(order)
+    lines = [_taxed(item, rates, currency) for item in items]
     lines += [
-        _taxed(charge, rates)
+        _taxed(charge, rates, currency)
         for charge in order.get("service_charges") or []
         if charge.get("treatment_type") != "APPORTIONED_TREATMENT"
     ]
     rounding = _minor((order.get("rounding_adjustment") or {}).get("amount_money"))
     if rounding:
-        lines.append(TaxedAmount(vat_rate=Decimal(0), net=_money(rounding), vat=Decimal(0)))
+        lines.append(
+            TaxedAmount(vat_rate=Decimal(0), net=_money(rounding, currency), vat=Decimal(0))
+        )
     tenders = [
-        Tender(kind=_TENDER_KINDS.get(str(t.get("type")), "other"), amount=_money(paid))
+        Tender(kind=_TENDER_KINDS.get(str(t.get("type")), "other"), amount=_money(paid, currency))
         for t in order.get("tenders") or []
         if (paid := _minor(t.get("amount_money")) - _minor(t.get("tip_money")))
     ]
     return PosSale(
         sale_id=str(order["id"]),
         closed_at=_parse_time(order.get("closed_at")),
-        currency=_currency(order),
+        currency=currency,
         lines=tuple(lines),
         tenders=tuple(tenders),
     )
@@ -184,27 +188,28 @@ def refund_from(refund: Mapping[str, Any], order: Mapping[str, Any] | None) -> P
     sale_id = next((str(r["source_order_id"]) for r in returns if r.get("source_order_id")), None)
     if not returns and order is not None and order.get("id"):
         sale_id = str(order["id"])  # no return order: the refund names the sale itself
+    amount = refund.get("amount_money") or {}
+    currency = str(amount.get("currency") or "")
     lines: list[TaxedAmount] = []
     for back in returns:
         rates = _rates(back.get("return_taxes") or [])
         lines += [
-            _taxed(item, rates)
+            _taxed(item, rates, currency)
             for item in back.get("return_line_items") or []
             if item.get("item_type") != "CUSTOM_AMOUNT"
         ]
-    amount = refund.get("amount_money") or {}
     return PosRefund(
         refund_id=str(refund["id"]),
         sale_id=sale_id,
         created_at=_parse_time(refund.get("created_at")),
-        currency=str(amount.get("currency") or ""),
-        amount=_money(_minor(amount)),
+        currency=currency,
+        amount=_money(_minor(amount), currency),
         tender=_TENDER_KINDS.get(str(refund.get("destination_type")), "other"),
         lines=tuple(lines),
     )
 
 
-def _taxed(item: Mapping[str, Any], rates: Mapping[str, Decimal]) -> TaxedAmount:
+def _taxed(item: Mapping[str, Any], rates: Mapping[str, Decimal], currency: str) -> TaxedAmount:
     """A line (or service charge, or returned line): its total less its tax, at the summed
     rate of the taxes applied to it."""
     total, tax = _minor(item.get("total_money")), _minor(item.get("total_tax_money"))
@@ -212,7 +217,9 @@ def _taxed(item: Mapping[str, Any], rates: Mapping[str, Decimal]) -> TaxedAmount
         (rates.get(str(a.get("tax_uid")), Decimal(0)) for a in item.get("applied_taxes") or []),
         Decimal(0),
     )
-    return TaxedAmount(vat_rate=_plain(rate), net=_money(total - tax), vat=_money(tax))
+    return TaxedAmount(
+        vat_rate=_plain(rate), net=_money(total - tax, currency), vat=_money(tax, currency)
+    )
 
 
 def _rates(taxes: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
@@ -228,10 +235,9 @@ def _minor(money: Mapping[str, Any] | None) -> int:
     return int((money or {}).get("amount") or 0)
 
 
-def _money(amount: int) -> Decimal:
-    from possync.connectors.square import _from_minor  # square.py imports this module
-
-    return _from_minor(amount)
+def _money(amount: int, currency: str) -> Decimal:
+    """Minor units in the currency's own decimals (JPY 1250 is 1250, KWD 1005 is 1.005)."""
+    return from_minor(amount, currency)
 
 
 def _currency(order: Mapping[str, Any]) -> str:

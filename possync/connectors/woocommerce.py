@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
 from possync.config import WooCommerceConfig
 from possync.connectors.http import ApiClient, RetryPolicy
-from possync.connectors.woocommerce_products import WooCommerceProducts, parse_gmt
+from possync.connectors.woocommerce_products import WooCommerceProducts, max_price, parse_gmt
 from possync.models import (
     OrderItem,
     StockUpdate,
@@ -66,6 +66,9 @@ class WooCommerceShop:
 
     system = "woocommerce"
     accepted_statuses = ("processing", "completed")
+    # `_stock` is kept through wc_stock_amount, PHP's intval by default: a 64-bit integer
+    # (the REST schema's stock_quantity is an integer).
+    max_stock = 2**63 - 1
     products_per_write = BATCH_LIMIT  # one /products/batch call takes 100 products
     typed_variants = True  # only a 'variable' product holds variations; a simple one cannot
 
@@ -104,6 +107,9 @@ class WooCommerceShop:
 
     def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
         return self._catalogue.write_products(writes)
+
+    def max_price(self, currency: str) -> Decimal | None:
+        return max_price(currency)
 
     # -- reads -------------------------------------------------------------------------
 

@@ -28,17 +28,20 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome, VariantData
 from possync.connectors.errors import ApiError
 from possync.connectors.http import ApiClient
+from possync.money import minor_units
 
 __all__ = [
     "MARKER_PREFIX",
     "OPTION_ATTRIBUTE",
     "WooCommerceProducts",
     "marker",
+    "max_price",
     "parse_gmt",
     "product_from",
 ]
@@ -59,6 +62,14 @@ _CODE_FIELDS = {
     "product_invalid_sku": "sku",
     "product_invalid_global_unique_id": "global_unique_id",
 }
+
+
+def max_price(currency: str) -> Decimal:
+    """WooCommerce keeps a price as text, but copies it into wc_product_meta_lookup's
+    min_price/max_price, decimal(19,4), which the shop's price filters and sorting read:
+    below 10^15, at the currency's decimals."""
+    step = Decimal(1).scaleb(-minor_units(currency))
+    return Decimal(10) ** 15 - step
 
 
 def parse_gmt(value: object) -> datetime:

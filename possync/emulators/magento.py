@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -308,11 +309,23 @@ def _source_items(body: Any) -> list[Json]:
     return [i for i in items if isinstance(i, dict)]
 
 
+# inventory_source_item.quantity is decimal(12,4) (Magento_Inventory's db_schema.xml);
+# MySQL in strict mode refuses a value beyond it and SourceItemsSave turns that into a
+# CouldNotSaveException for the whole save.
+SOURCE_ITEM_QUANTITY_LIMIT = Decimal("99999999.9999")
+
+
 def _check_source_item(store: MagentoState, item: Json) -> None:
     """What SourceItemsSave validates before it writes anything."""
     sku = str(item.get("sku") or "")
     if sku not in store.catalog.by_sku:
         raise CatalogError(400, 'Product with SKU "%1" does not exist.', [sku])
+    try:
+        quantity = Decimal(str(item.get("quantity", 0)))
+    except InvalidOperation:
+        return  # save_source_item answers a non-numeric quantity
+    if quantity.is_finite() and abs(quantity) > SOURCE_ITEM_QUANTITY_LIMIT:
+        raise CatalogError(400, "Could not save Source Item")
 
 
 def _bulk_json(store: MagentoState, bulk_uuid: str, *, detailed: bool) -> Json:

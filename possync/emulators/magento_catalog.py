@@ -128,6 +128,7 @@ class Catalog:
         if not wanted:
             raise CatalogError(400, 'The "%1" attribute value is empty. Set the attribute and '
                                "try again.", ["sku"])  # fmt: skip
+        _check_limits(wanted, body)
         key = sku if sku is not None else wanted
         current = self.by_sku.get(key)
         if current is None:
@@ -254,6 +255,30 @@ class Catalog:
             return
         item.quantity += delta
         item.status = 1 if item.quantity > 0 else 0
+
+
+# catalog_product_entity.sku is varchar(64), checked by the SKU attribute's backend model;
+# the name is a varchar(255) EAV value and the price a decimal(20,6) one, which MySQL in
+# strict mode refuses beyond their size (the save fails as a whole).
+SKU_MAX_LENGTH = 64
+NAME_MAX_LENGTH = 255
+PRICE_LIMIT = Decimal(10) ** 14
+UNABLE_TO_SAVE = "The product was unable to be saved. Please try again."
+
+
+def _check_limits(sku: str, body: Json) -> None:
+    if len(sku) > SKU_MAX_LENGTH:
+        raise CatalogError(
+            400, "SKU length should be %1 characters maximum.", [str(SKU_MAX_LENGTH)]
+        )
+    if len(str(body.get("name") or "")) > NAME_MAX_LENGTH:
+        raise CatalogError(400, UNABLE_TO_SAVE, [])
+    try:
+        price = Decimal(str(body["price"])) if body.get("price") is not None else None
+    except InvalidOperation:
+        return  # _apply answers a price that is no number
+    if price is not None and price.is_finite() and abs(price) >= PRICE_LIMIT:
+        raise CatalogError(400, UNABLE_TO_SAVE, [])
 
 
 def _integer(value: object, name: str) -> int:

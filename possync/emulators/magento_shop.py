@@ -84,7 +84,7 @@ class MagentoWebshop:
         with self.http() as http:
             value = http.get(f"/products/{quote(sku, safe='')}").raise_for_status().json()
         price = value.get("price")
-        return Decimal(str(price)).quantize(Decimal("0.01")) if price is not None else None
+        return Decimal(str(price)) if price is not None else None
 
     # -- customers ----------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 from graphql import GraphQLError, GraphQLResolveInfo
@@ -92,7 +92,7 @@ def render_variant(shop: ShopifyState, variant: Variant) -> dict[str, Any]:
         "displayName": f"{product.title if product else ''} - {variant.option}",
         "sku": variant.sku,
         "barcode": variant.barcode,
-        "price": f"{variant.price:.2f}",
+        "price": money_text(variant.price),
         "updatedAt": iso(variant.updated_at),
         "selectedOptions": [
             {
@@ -395,3 +395,10 @@ def _updated(
         for r in records
         if keep(r.updated_at)
     ]
+
+
+def money_text(value: Decimal) -> str:
+    """A Money string as stored: two decimals ('100.57'), more only where the price has
+    them ('1.005'); never rounded."""
+    cents = value.quantize(Decimal("0.01"), context=Context(prec=100))
+    return f"{cents:f}" if cents == value else f"{value.normalize():f}"

@@ -112,7 +112,9 @@ def _key(cursor: str) -> Key:
         raise GraphQLError(f"Invalid cursor for current pagination sort: {cursor}") from exc
 
 
-_SKU_TERM = re.compile(r'^\s*sku:(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$')
+# One term of a search: `sku:"quoted, spaces and \" escapes kept"`, `sku:bare`, the `OR`
+# connective, or any other word. Quoted values are whole: an " OR " inside one is text.
+_TERM = re.compile(r'sku:"((?:[^"\\]|\\.)*)"|sku:(\S+)|(\S+)')
 _TIME_TERM = re.compile(r"^(updated_at|occurred_at):(>=|<=|>|<)?'?([^' ]+?)'?$")
 
 
@@ -121,11 +123,12 @@ def sku_filter(query: str | None) -> set[str] | None:
     if not query or not query.strip():
         return None
     wanted: set[str] = set()
-    for term in query.split(" OR "):
-        match = _SKU_TERM.match(term)
-        if match:
-            quoted, bare = match.groups()
-            wanted.add(re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare)
+    for match in _TERM.finditer(query):
+        quoted, bare, _other = match.groups()
+        if quoted is not None:
+            wanted.add(re.sub(r"\\(.)", r"\1", quoted))
+        elif bare is not None:
+            wanted.add(bare)
     return wanted
 
 

@@ -181,7 +181,7 @@ class ShopifyWebshop:
         variant = self._variant(sku)
         variables = {
             "productId": variant["product"]["id"],
-            "variants": [{"id": variant["id"], "price": f"{price:.2f}"}],
+            "variants": [{"id": variant["id"], "price": f"{price:f}"}],
         }
         self.gql(SET_PRICE, variables, "productVariantsBulkUpdate")
 

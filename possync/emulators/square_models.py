@@ -63,7 +63,8 @@ class SquareModel(BaseModel):
 
 
 class Money(SquareModel):
-    amount: int | None = None
+    # "format": "int64" in Square's spec: a larger amount is refused, never wrapped.
+    amount: int | None = Field(None, ge=-(2**63), le=2**63 - 1)
     currency: str | None = None
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -224,9 +224,12 @@ def _is_boolean(value: Any) -> bool:
 
 
 def to_int(value: Any) -> int:
-    """PHP's (int) cast, forgiving like wc_stock_amount: junk becomes 0."""
+    """PHP's (int) cast, forgiving like wc_stock_amount: junk becomes 0. A JSON integer
+    PHP decodes as an int (64-bit) stays exact; going through a float would round it."""
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value
     try:
         return int(float(value))
     except (TypeError, ValueError, OverflowError):
@@ -273,9 +276,20 @@ def format_decimal(value: Any) -> str:
     return text
 
 
+_WIDE = Context(prec=100)
+
+
+def price_text(value: Decimal) -> str:
+    """A price as a shop admin types it: two decimals ('12.50'), or every decimal it has
+    ('1.005'), never rounded."""
+    cents = value.quantize(Decimal("0.01"), context=_WIDE)
+    return f"{cents:f}" if cents == value else f"{value:f}"
+
+
 def money(value: Decimal) -> str:
     """Order amounts: two decimals, as WooCommerce prints them with the default price settings."""
-    return f"{value.quantize(Decimal('0.01')):f}"
+    # PHP formats any float; Decimal's default 28 digits would refuse a long price
+    return f"{value.quantize(Decimal('0.01'), context=_WIDE):f}"
 
 
 def decimal_of(value: Any) -> Decimal:

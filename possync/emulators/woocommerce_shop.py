@@ -16,6 +16,7 @@ from possync.emulators.demo import DemoProduct
 from possync.emulators.server import RunningServer, serve_in_thread
 from possync.emulators.webshops import count_writes
 from possync.emulators.woocommerce import WooState, create_woocommerce_app
+from possync.emulators.woocommerce_params import price_text
 
 CK, CS = "ck_demo", "cs_demo"  # the emulator's documented demo key
 ORDER_TOPICS = ("order.created", "order.updated")
@@ -60,7 +61,7 @@ class WooCommerceWebshop:
 
     def set_price(self, sku: str, price: Decimal) -> None:
         with self.http() as http:
-            http.put(self._path(sku), json={"regular_price": f"{price:.2f}"}).raise_for_status()
+            http.put(self._path(sku), json={"regular_price": price_text(price)}).raise_for_status()
 
     def price(self, sku: str) -> Decimal | None:
         with self.http() as http:

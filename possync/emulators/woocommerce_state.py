@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from possync.emulators.demo import DemoProduct, DemoVariant
 from possync.emulators.woocommerce_catalog import Catalog, Product
 from possync.emulators.woocommerce_orders import Orders
-from possync.emulators.woocommerce_params import Json, now_seconds
+from possync.emulators.woocommerce_params import Json, now_seconds, price_text
 from possync.emulators.woocommerce_query import OrderedCache
 from possync.emulators.woocommerce_render import Site, render_order, render_product
 from possync.emulators.woocommerce_webhooks import Delivery, WebhookHub
@@ -156,7 +156,7 @@ def _sellable(variant: DemoVariant) -> Json:
     return {
         "sku": variant.sku,
         "global_unique_id": variant.barcode,
-        "regular_price": f"{variant.price:.2f}",
+        "regular_price": price_text(variant.price),
         "manage_stock": True,
         "stock_quantity": variant.stock,
     }

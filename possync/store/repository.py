@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.sql import ColumnElement, Update
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
@@ -100,6 +101,24 @@ _ORDER_CHANGES = ("status", "state", "lines", "modified_at", "updated_at")
 RESERVING_STATES = ("reserved", "transferring")
 
 _T = TypeVar("_T")
+
+# What a write of one bad row raises: the database refusing the value (PostgreSQL's
+# numeric out of range is a DataError) or the driver unable to bind it (sqlite3 raises a
+# plain OverflowError for an integer beyond 64 bits). A lost connection is no row's fault.
+_ROW_ERRORS = (StatementError, OverflowError, ValueError, TypeError)
+_CONNECTION_ERRORS = (OperationalError, InterfaceError)
+
+
+def _text(value: str) -> str:
+    """Text a record brought along (a vendor's message, a name), storable anywhere:
+    PostgreSQL's text refuses NUL, so it is kept visible as the escape it is."""
+    return value.replace("\x00", "\\x00")
+
+
+def _row_error(exc: BaseException) -> str:
+    """The database's reason for refusing a row, in one line and without the statement."""
+    cause = getattr(exc, "orig", None) or exc
+    return f"{type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"
 
 
 def _now() -> datetime:
@@ -620,16 +639,20 @@ class Store:
 
     def record_pushes(
         self, system: str, quantities: Mapping[str, int], run_id: str | None = None
-    ) -> None:
-        """Remember the quantities just pushed to *system* (keyed by product key)."""
+    ) -> dict[str, str]:
+        """Remember the quantities just pushed to *system* (keyed by product key).
+
+        One transaction for all; if the database refuses a value (out of range, say), each
+        row is written on its own so one bad row fails alone. Returns the product keys not
+        recorded, with the database's reason; a lost connection raises."""
         if not quantities:
-            return
+            return {}
         now = _now()
         rows = [
             {
                 "system": system,
                 "product_key": key,
-                "quantity": int(quantities[key]),
+                "quantity": quantities[key],
                 "pushed_at": now,
                 "run_id": run_id,
             }
@@ -644,9 +667,26 @@ class Store:
                 "run_id": new.run_id,
             },
         )
-        with self._write() as conn:
-            conn.execute(stmt, rows)
-            self._analyze_if_bulk(conn, StockLedger, len(rows))
+        try:
+            with self._write() as conn:
+                conn.execute(stmt, rows)
+                self._analyze_if_bulk(conn, StockLedger, len(rows))
+            return {}
+        except _ROW_ERRORS as exc:
+            if isinstance(exc, _CONNECTION_ERRORS):
+                raise
+            if len(rows) == 1:
+                return {str(rows[0]["product_key"]): _row_error(exc)}
+        refused: dict[str, str] = {}
+        for row in rows:
+            try:
+                with self._write() as conn:
+                    conn.execute(stmt, [row])
+            except _ROW_ERRORS as exc:
+                if isinstance(exc, _CONNECTION_ERRORS):
+                    raise
+                refused[str(row["product_key"])] = _row_error(exc)
+        return refused
 
     def last_pushed(self, system: str, product_keys: Collection[str]) -> dict[str, int]:
         """What was last pushed to *system* per product key; never-pushed keys are absent."""
@@ -676,7 +716,7 @@ class Store:
                 "system": entry.system,
                 "record_id": entry.record_id,
                 "field": entry.field,
-                "reason": entry.reason,
+                "reason": _text(entry.reason),
                 "payload": _json(entry.payload),
                 "status": "open",
                 "first_seen": now,

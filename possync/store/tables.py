@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -142,13 +143,17 @@ class Cursor(Base):
 
 
 class StockLedger(Base):
-    """The quantity we last pushed to a system, so unchanged stock is not pushed again."""
+    """The quantity we last pushed to a system, so unchanged stock is not pushed again.
+
+    64-bit: every count a webshop or the POS holds fits (WooCommerce's is PHP's int64, the
+    others' are smaller); the planner refuses a count beyond it before anything is written.
+    """
 
     __tablename__ = "stock_ledger"
 
     system: Mapped[str] = mapped_column(String(), primary_key=True)
     product_key: Mapped[str] = mapped_column(String(), primary_key=True)
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(BigInteger)
     pushed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     run_id: Mapped[str | None] = mapped_column(String())
 

@@ -10,6 +10,10 @@
 A product is compared through its fingerprint only: the same owned values give the same
 digest whichever vendor holds them (prices as decimals, variant names only where a product
 has more than one variant, SKUs as the variants' order).
+
+Prices are never rounded: a master price is synced only if it is exact in the shop's
+currency (its ISO 4217 minor units: JPY 0, EUR 2, KWD 3; `possync.money`) and within what
+the other side holds; otherwise the product is quarantined with field `price` and why.
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal
 
 from possync.catalog import PRODUCT_FIELDS, CodeRow, ProductData, ProductField, VariantData
 from possync.models import Problem, QuarantineField
+from possync.money import MoneyError, exact_amount, parse_amount
 
 __all__ = [
     "Create",
     "Paired",
+    "PriceLimit",
     "Rules",
     "changed_fields",
     "check",
@@ -36,33 +42,54 @@ __all__ = [
     "resolve",
 ]
 
-CENT = Decimal("0.01")
+_CENT = Decimal("0.01")
+_WIDE = Context(prec=100)  # canonical text of any price parse_amount lets through
+
+
+@dataclass(frozen=True)
+class PriceLimit:
+    """The largest price the receiving side holds exactly, and who it is (for the reason)."""
+
+    holder: str
+    most: Decimal
 
 
 @dataclass(frozen=True)
 class Rules:
-    """Which fields the sync owns (the other side keeps the rest), and what a deletion does."""
+    """Which fields the sync owns (the other side keeps the rest), what a deletion does,
+    and what a price must be to cross: exact in `currency` (the shop's currency: its
+    Square location's, see `productsync.rules_for`) and at most `max_price`."""
 
+    currency: str
     fields: tuple[ProductField, ...] = PRODUCT_FIELDS
     archive_on_delete: bool = True
     # The other side needs a product declared variable before it takes a second variant
     # (WooCommerce's product types); possync does not change a product's type.
     typed_variants: bool = False
+    max_price: PriceLimit | None = None
 
 
-def parse_price(raw: str | None) -> tuple[Decimal | None, str | None]:
-    """The price as a decimal with 2 places, or None and the reason it is unusable."""
+def parse_price(
+    raw: str | None, currency: str, limit: PriceLimit | None = None
+) -> tuple[Decimal | None, str | None]:
+    """The price exactly as the currency holds it ('12.5' EUR -> 12.50, '1250' JPY ->
+    1250), or None and the reason it cannot be synced: missing, not a number, negative,
+    more decimals than the currency has (never rounded), or more than `limit`."""
     if raw is None or not raw.strip():
         return None, "has no price"
     try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        return None, f"price {raw!r} is not a number"
-    if not value.is_finite():
-        return None, f"price {raw!r} is not a number"
-    if value < 0:
-        return None, f"price {raw!r} is negative"
-    return value.quantize(CENT), None
+        value = parse_amount(raw)
+        if value < 0:
+            return None, f"price {raw!r} is negative"
+        exact = exact_amount(value, currency)
+    except MoneyError as exc:
+        return None, f"price: {exc}"
+    if limit is not None and exact > limit.most:
+        return None, (
+            f"price {raw.strip()} {currency.upper()} is more than {limit.holder} holds "
+            f"(at most {limit.most}); it is not written"
+        )
+    return exact, None
 
 
 def _label(product: ProductData, variant: VariantData) -> str:
@@ -88,11 +115,13 @@ def check(
     system: str,
     product: ProductData,
     owners: Mapping[str, set[str]],
+    rules: Rules,
 ) -> Problem | None:
     """The first reason this master product cannot be synced, or None.
 
     `owners` maps SKUs and barcodes to the master side's products carrying them (from the
-    catalogue code index), to catch one code on two products.
+    catalogue code index), to catch one code on two products; `rules` say what a price
+    must be (exact in the shop's currency, within what the other side holds).
     """
     if product.deleted:
         return None
@@ -122,7 +151,7 @@ def check(
                 f"SKU {variant.sku!r} is on two variants of product {product.id}",
             )
         seen.add(variant.sku)
-        _, why = parse_price(variant.price)
+        _, why = parse_price(variant.price, rules.currency, rules.max_price)
         if why is not None:
             return _problem(system, product, "price", f"{_label(product, variant)} {why}")
         for code, field_name in ((variant.sku, "sku"), (variant.barcode, "barcode")):
@@ -208,8 +237,30 @@ def _where(row: CodeRow) -> str:
 
 
 def _price_text(raw: str | None) -> str | None:
-    value, _ = parse_price(raw)
-    return str(value) if value is not None else raw
+    """A price's canonical text, whatever the vendor wrote ('12.5', '12.50', '1250',
+    '1250.00'): at least two decimals, more only where it has them; never rounded. Text
+    that is no number stays as it is (the check has set such a product aside)."""
+    if raw is None:
+        return None
+    try:
+        value = parse_amount(raw)
+    except MoneyError:
+        return raw
+    cents = value.quantize(_CENT, context=_WIDE)
+    if value == cents:
+        return f"{cents:f}"
+    return f"{value.normalize(context=_WIDE):f}"
+
+
+def _price_for(raw: str | None, currency: str) -> str | None:
+    """A price as it is written to the other side: exactly the currency's decimals
+    ('12.50' EUR, '1250' JPY, '1.005' KWD). merge only sees prices check accepted."""
+    if raw is None:
+        return None
+    try:
+        return f"{exact_amount(parse_amount(raw), currency)}"
+    except MoneyError:
+        return raw
 
 
 def fingerprint(product: ProductData, fields: Collection[ProductField]) -> str:
@@ -253,7 +304,9 @@ def merge(
             description=master.description,
             archived=archived,
             has_variants=master.has_variants or len(master.variants) > 1,
-            variants=tuple(_new_variant(v) for v in master.variants if not master.deleted),
+            variants=tuple(
+                _new_variant(v, rules.currency) for v in master.variants if not master.deleted
+            ),
         )
     by_id = {v.id: v for v in other.variants}
     by_sku = {v.sku: v for v in other.variants if v.sku}
@@ -267,13 +320,15 @@ def merge(
             or by_barcode.get(variant.barcode or "")
         )
         if target is None or target.id in updated:
-            added.append(_new_variant(variant))
+            added.append(_new_variant(variant, rules.currency))
             continue
         updated[target.id] = target.model_copy(
             update={
                 "sku": variant.sku if "sku" in owned else target.sku,
                 "barcode": variant.barcode if "barcode" in owned else target.barcode,
-                "price": _price_text(variant.price) if "price" in owned else target.price,
+                "price": _price_for(variant.price, rules.currency)
+                if "price" in owned
+                else target.price,
                 "name": variant.name
                 if "name" in owned and (len(master.variants) > 1 or other.has_variants)
                 else target.name,
@@ -291,12 +346,12 @@ def merge(
     )
 
 
-def _new_variant(variant: VariantData) -> VariantData:
+def _new_variant(variant: VariantData, currency: str) -> VariantData:
     return VariantData(
         name=variant.name,
         sku=variant.sku,
         barcode=variant.barcode,
-        price=_price_text(variant.price),
+        price=_price_for(variant.price, currency),
     )
 
 

@@ -101,21 +101,42 @@ def match(
     return result
 
 
+@dataclass(frozen=True)
+class CountLimit:
+    """The largest count a receiver holds, and who it is (named in the reason)."""
+
+    holder: str
+    most: int
+
+
+LEDGER_LIMIT = CountLimit("the stock ledger (64-bit)", 2**63 - 1)
+
+
+def count_limit(system: str, vendor_most: int) -> CountLimit:
+    """What a receiving system holds, capped by what the stock ledger holds: a count is
+    only written where it can also be recorded, so no write is left unrecorded."""
+    if vendor_most <= LEDGER_LIMIT.most:
+        return CountLimit(system, vendor_most)
+    return LEDGER_LIMIT
+
+
 def plan(
     pos_system: str,
     matches: Iterable[Match],
     product_keys: Mapping[str, str],
     reserved: Mapping[str, int] | None = None,
+    limit: CountLimit = LEDGER_LIMIT,
 ) -> StockPlan:
     """Decide the quantity for each match: POS on-hand minus reservations, never below 0.
 
     `product_keys` maps a POS variant id to its internal product key; `reserved` maps a
-    product key to the quantity of accepted web orders not yet in the POS.
+    product key to the quantity of accepted web orders not yet in the POS; a count above
+    `limit` (what the webshop holds) is a Problem, never written.
     """
     reserved = reserved or {}
     result = StockPlan()
     for m in matches:
-        quantity, why = parse_quantity(m.count.quantity_raw)
+        quantity, why = parse_quantity(m.count.quantity_raw, limit)
         if quantity is None:
             result.problems.append(_problem(pos_system, m.count, m.variant, "quantity", why))
             continue
@@ -136,10 +157,19 @@ def plan(
     return result
 
 
-def parse_quantity(raw: str) -> tuple[int | None, str]:
-    """A whole, non-negative number of units, or None and why not."""
+# No count has this many characters (Square's own quantities are at most 26); longer text
+# is refused before it becomes a number to compute with.
+_MAX_TEXT = 40
+
+
+def parse_quantity(raw: str, limit: CountLimit = LEDGER_LIMIT) -> tuple[int | None, str]:
+    """A whole, non-negative number of units the receiver holds (at most `limit`), or
+    None and why not."""
+    text = raw.strip()
+    if len(text) > _MAX_TEXT:
+        return None, f"quantity {text[:20]}… has {len(text)} characters; not a count"
     try:
-        value = Decimal(raw.strip())
+        value = Decimal(text)
     except InvalidOperation:
         return None, f"quantity {raw!r} is not a number"
     if not value.is_finite():
@@ -148,6 +178,11 @@ def parse_quantity(raw: str) -> tuple[int | None, str]:
         return None, f"quantity {raw} is negative (more sold than on hand in the POS)"
     if value != value.to_integral_value():
         return None, f"quantity {raw} is not a whole number; the webshop counts whole units"
+    if value > limit.most:
+        return None, (
+            f"quantity {text} is more than {limit.holder} holds (at most {limit.most:,}); "
+            "it is not written"
+        )
     return int(value), ""
 
 

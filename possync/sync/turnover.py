@@ -1,6 +1,7 @@
 """A shop day's turnover, pure: the day's bounds in the shop's timezone, the figures from the
-POS's sales and refunds (pandas, in integer minor units, so sums are exact), and the one
-balanced voucher they become.
+POS's sales and refunds (pandas, in integer minor units of the day's currency, its own
+ISO 4217 decimals through `possync.money`, so sums are exact), and the one balanced
+voucher they become.
 
     day_bounds   [start, end) of a local day in UTC; 23 or 25 hours on DST days
     figures      net sales and VAT per rate, refunds per rate, payments and refunds per
@@ -22,6 +23,7 @@ import pandas as pd
 
 from possync.accounting import PosRefund, PosSale, TaxedAmount, TenderKind, Voucher, VoucherLine
 from possync.config import AccountMapping
+from possync.money import from_minor, to_minor
 
 __all__ = [
     "DayFigures",
@@ -32,7 +34,6 @@ __all__ = [
     "voucher",
 ]
 
-CENTS = 100
 TENDERS: tuple[TenderKind, ...] = ("cash", "card", "other")
 
 
@@ -54,17 +55,25 @@ def rate_key(rate: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _cents(amount: Decimal) -> int:
-    return int((amount * CENTS).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+@dataclass(frozen=True)
+class _Units:
+    """Amounts of one currency to and from its minor units, exactly (an amount with more
+    decimals than the currency has raises MoneyError: it is never rounded here)."""
 
+    currency: str
 
-def _money(cents: int) -> Decimal:
-    return (Decimal(cents) / CENTS).quantize(Decimal("0.01"))
+    def minor(self, amount: Decimal) -> int:
+        return to_minor(amount, self.currency)
+
+    def money(self, minor: int) -> Decimal:
+        if not minor and not self.currency:
+            return Decimal(0)  # a day without sales may not know its currency
+        return from_minor(minor, self.currency)
 
 
 @dataclass(frozen=True)
 class DayFigures:
-    """One day's turnover, in the shop's currency (amounts as Decimal with 2 places)."""
+    """One day's turnover, in the shop's currency (amounts at its own decimals)."""
 
     day: date
     currency: str
@@ -73,7 +82,7 @@ class DayFigures:
     net_by_rate: dict[str, Decimal] = field(default_factory=dict)  # sales - refunds
     vat_by_rate: dict[str, Decimal] = field(default_factory=dict)
     tenders: dict[str, Decimal] = field(default_factory=dict)  # payments - refunds paid
-    rounding: Decimal = Decimal("0.00")  # tendered - (net + VAT)
+    rounding: Decimal = Decimal(0)  # tendered - (net + VAT)
 
     @property
     def gross(self) -> Decimal:
@@ -94,17 +103,18 @@ class DayFigures:
         return rows
 
 
-def _spread(refund: PosRefund, sale: PosSale | None) -> list[TaxedAmount]:
+def _spread(refund: PosRefund, sale: PosSale | None, units: _Units) -> list[TaxedAmount]:
     """A refund's amount over the refunded sale's VAT rates, in proportion to their gross,
-    the VAT part of each share taken at its rate; the last share takes the cents left."""
+    the VAT part of each share taken at its rate (to the nearest minor unit); the last
+    share takes the minor units left."""
     if refund.lines:
         return list(refund.lines)
-    total = _cents(refund.amount)
+    total = units.minor(refund.amount)
     if sale is None or not sale.lines:
         return [TaxedAmount(vat_rate=Decimal(0), net=refund.amount, vat=Decimal(0))]
     gross: dict[Decimal, int] = {}
     for line in sale.lines:
-        gross[line.vat_rate] = gross.get(line.vat_rate, 0) + _cents(line.net + line.vat)
+        gross[line.vat_rate] = gross.get(line.vat_rate, 0) + units.minor(line.net + line.vat)
     whole = sum(gross.values()) or 1
     shares: list[TaxedAmount] = []
     left = total
@@ -115,7 +125,9 @@ def _spread(refund: PosRefund, sale: PosSale | None) -> list[TaxedAmount]:
         vat = int(
             (Decimal(share) * rate / (100 + rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         )
-        shares.append(TaxedAmount(vat_rate=rate, net=_money(share - vat), vat=_money(vat)))
+        shares.append(
+            TaxedAmount(vat_rate=rate, net=units.money(share - vat), vat=units.money(vat))
+        )
     return shares
 
 
@@ -126,22 +138,26 @@ def figures(
     refunds: Iterable[PosRefund],
     refunded_sales: Mapping[str, PosSale],
 ) -> DayFigures:
-    """The day's figures; refunds count on their own day, at the refunded sale's rates."""
+    """The day's figures; refunds count on their own day, at the refunded sale's rates.
+    Amounts are summed in `currency`'s own minor units (ISO 4217: KWD 3, JPY 0)."""
+    units = _Units(currency)
     lines: list[tuple[str, int, int]] = []
     tenders: list[tuple[str, int]] = []
     n_sales = n_refunds = 0
     for sale in sales:
         n_sales += 1
-        lines += [(rate_key(x.vat_rate), _cents(x.net), _cents(x.vat)) for x in sale.lines]
-        tenders += [(t.kind, _cents(t.amount)) for t in sale.tenders]
+        lines += [
+            (rate_key(x.vat_rate), units.minor(x.net), units.minor(x.vat)) for x in sale.lines
+        ]
+        tenders += [(t.kind, units.minor(t.amount)) for t in sale.tenders]
     for refund in refunds:
         n_refunds += 1
         original = refunded_sales.get(refund.sale_id or "")
         lines += [
-            (rate_key(x.vat_rate), -_cents(x.net), -_cents(x.vat))
-            for x in _spread(refund, original)
+            (rate_key(x.vat_rate), -units.minor(x.net), -units.minor(x.vat))
+            for x in _spread(refund, original, units)
         ]
-        tenders.append((refund.tender, -_cents(refund.amount)))
+        tenders.append((refund.tender, -units.minor(refund.amount)))
     by_rate = (
         pd.DataFrame(lines, columns=["rate", "net", "vat"]).groupby("rate", sort=True).sum()
         if lines
@@ -159,10 +175,10 @@ def figures(
         currency=currency,
         sales=n_sales,
         refunds=n_refunds,
-        net_by_rate={str(r): _money(int(v)) for r, v in by_rate["net"].items()},
-        vat_by_rate={str(r): _money(int(v)) for r, v in by_rate["vat"].items()},
-        tenders={str(k): _money(int(v)) for k, v in by_tender.items()},
-        rounding=_money(tendered - sold),
+        net_by_rate={str(r): units.money(int(v)) for r, v in by_rate["net"].items()},
+        vat_by_rate={str(r): units.money(int(v)) for r, v in by_rate["vat"].items()},
+        tenders={str(k): units.money(int(v)) for k, v in by_tender.items()},
+        rounding=units.money(tendered - sold),
     )
 
 

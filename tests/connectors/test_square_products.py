@@ -471,3 +471,44 @@ def test_an_accepted_request_may_still_report_a_failed_batch() -> None:
         "Bad name",
         "batches[1].objects[0].item_data.name",
     )
+
+
+def test_a_price_beyond_int64_minor_units_fails_without_a_request(pos: SquarePos) -> None:
+    """Issue 12, defect 3: 10^17 DKK went out as 10^19 minor units, beyond Money.amount's
+    int64; the largest price Square holds is refused one minor unit further."""
+    most = pos.max_price("DKK")
+    assert most == Decimal("92233720368547758.07")
+    assert pos.max_price("JPY") == Decimal(2**63 - 1)
+    huge = ProductData(name="Huge", variants=(variant("", unique("HP"), "100000000000000000"),))
+    [outcome] = pos.write_products([ProductWrite(key="h", product=huge)])
+    assert not outcome.ok and outcome.error_field == "price"
+    assert outcome.error is not None and "beyond what the receiver holds" in outcome.error
+
+
+@pytest.mark.parametrize(
+    ("currency", "price", "amount"),
+    [("JPY", "1250", 1250), ("KWD", "1.005", 1005), ("DKK", "12.50", 1250)],
+)
+def test_prices_are_minor_units_of_the_locations_own_currency(
+    currency: str, price: str, amount: int
+) -> None:
+    """ISO 4217 exponents, not two for every currency: 1250 yen is Money.amount 1250 (it
+    was 125000), 1.005 dinar is 1005 (it was refused as 'not an amount in cents'), and
+    they read back as they were written."""
+    state = SquareState(location_id="L9", currency=currency)
+    server = serve_in_thread(create_square_app(state, access_token="tok"))
+    config = SquareConfig(base_url=server.url, access_token=SecretStr("tok"), location_id="L9")
+    connector = SquarePos(config)
+    try:
+        assert connector.currency() == currency
+        sku = unique("CUR")
+        item = ProductData(name="Priced", variants=(variant("", sku, price),))
+        [outcome] = connector.write_products([ProductWrite(key="c", product=item)])
+        assert outcome.ok, outcome.error
+        variation = state.catalog.variation(state.variation_id_for_sku(sku))
+        assert variation is not None and variation.amount == amount
+        [read] = connector.products([outcome.product_id or ""])
+        assert read.variants[0].price == price
+    finally:
+        connector.close()
+        server.stop()

@@ -271,3 +271,24 @@ def test_input_limits_when_the_store_enables_them(shop: Shop) -> None:
     url = f"{shop.server.url}/rest/all/async/bulk/V1/inventory/source-items"
     accepted = httpx.post(url, json=[{"sourceItems": [i]} for i in items], headers=AUTH)
     assert accepted.status_code == 200
+
+
+def test_values_beyond_magentos_columns_are_refused_as_magento_does(shop: Shop) -> None:
+    """catalog_product_entity.sku is varchar(64) (the SKU backend says so), the name a
+    varchar(255) value, the price decimal(20,6), a source item's quantity decimal(12,4):
+    Magento refuses beyond them instead of keeping something else."""
+    good = {"sku": "LIMIT-1", "name": "Limits", "type_id": "simple", "price": 9.95,
+            "attribute_set_id": 4}  # fmt: skip
+    assert shop.http.post("/products", json={"product": good}).status_code == 200
+    for change in ({"sku": "S" * 65}, {"name": "N" * 256}, {"price": 1e14}):
+        answer = shop.http.post("/products", json={"product": {**good, **change}})
+        assert answer.status_code == 400, change
+    assert shop.http.get("/products/LIMIT-1").json()["price"] == 9.95
+    item = {"sku": "LIMIT-1", "source_code": "default", "status": 1}
+    fits = shop.http.post("/inventory/source-items", json={"sourceItems": [
+        {**item, "quantity": 99999999}]})  # fmt: skip
+    assert fits.status_code == 200
+    beyond = shop.http.post("/inventory/source-items", json={"sourceItems": [
+        {**item, "quantity": 100000000}]})  # fmt: skip
+    assert beyond.status_code == 400 and beyond.json()["message"] == "Could not save Source Item"
+    assert shop.state.stock("LIMIT-1") == 99999999

@@ -280,3 +280,14 @@ def test_the_bucket_can_be_set_to_another_plan(shop: Shop) -> None:
     body = shop.gql("{ location { id } }")
     status = body["extensions"]["cost"]["throttleStatus"]
     assert status["restoreRate"] == 1000 and status["maximumAvailable"] == 20000
+
+
+def test_a_quoted_sku_holding_or_is_one_value(shop: Shop) -> None:
+    """Shopify's search keeps a quoted value whole: an " OR " inside quotes is text, not
+    the connective (the emulator split on it first and found nothing)."""
+    odd = "BAD-22' OR '1'='1"
+    product = shop.state.add_product("SQL-looking")
+    shop.state.add_variant(product.id, odd, None, 3)
+    query = f'sku:"{odd}" OR sku:"{SKUS[0]}"'
+    nodes = variants(shop, query, 10)["data"]["productVariants"]["nodes"]
+    assert sorted(n["sku"] for n in nodes) == sorted([odd, SKUS[0]])

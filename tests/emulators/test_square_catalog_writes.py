@@ -588,3 +588,18 @@ def test_a_new_item_may_be_created_archived(client: httpx.Client) -> None:
     assert created["item_data"]["is_archived"] is True
     retrieved = client.post("/v2/catalog/batch-retrieve", json={"object_ids": [created["id"]]})
     assert retrieved.json()["objects"][0]["item_data"]["is_archived"] is True
+
+
+def test_an_amount_beyond_int64_is_refused_not_wrapped(raw: httpx.Client) -> None:
+    """Money.amount is an int64 in Square's spec: 10^19 minor units is VALUE_TOO_HIGH,
+    naming the field; the largest int64 is a price Square holds."""
+    n = next(_ids)
+    huge = item("#i", f"Huge {n}", variation("#v", "#i", f"HUGE-{n}", 10**19))
+    error = the_error(upsert(raw, huge), 400)
+    assert error["code"] == "VALUE_TOO_HIGH"
+    assert error["field"].endswith("item_variation_data.price_money.amount")
+    most = item("#i", f"Most {n}", variation("#v", "#i", f"MOST-{n}", 2**63 - 1))
+    answer = upsert(raw, most)
+    assert answer.status_code == 200, answer.text
+    [saved] = answer.json()["catalog_object"]["item_data"]["variations"]
+    assert saved["item_variation_data"]["price_money"]["amount"] == 2**63 - 1

@@ -784,3 +784,19 @@ def test_a_form_encoded_body_is_read_like_json(shop: Shop) -> None:
     )
     assert response.status_code == 201
     assert (response.json()["sku"], response.json()["price"]) == ("FORM-1", "2.50")
+
+
+def test_stock_and_prices_are_kept_exactly(shop: Shop, clock: list[datetime]) -> None:
+    """PHP decodes a JSON integer as an exact 64-bit int (a float would make ...807 into
+    ...808), and a price is kept as the text given, however long (price_html formats it
+    as PHP formats any float instead of answering 500)."""
+    product = new_product(
+        shop, "EXACT-1", manage_stock=True, stock_quantity=9_223_372_036_854_775_807
+    )
+    assert shop.state.stock(product["id"]) == 9_223_372_036_854_775_807
+    long_price = "1234567890123456789012345678.9"
+    answer = shop.client.put(f"/products/{product['id']}", json={"regular_price": long_price})
+    assert answer.status_code == 200
+    assert answer.json()["regular_price"] == long_price
+    three = shop.client.put(f"/products/{product['id']}", json={"regular_price": "1.005"})
+    assert three.json()["regular_price"] == "1.005"

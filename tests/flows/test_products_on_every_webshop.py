@@ -15,6 +15,7 @@ from flows.products import sync_products
 from flows.stock import sync_stock
 from possync.connectors.registry import build_webshop
 from possync.emulators.demo import demo_catalogue
+from possync.store import Store
 from tests import catalog_admin as admin
 from tests.flows.conftest import WEBSHOPS
 from tests.shop import EmulatedShop, running_shop
@@ -123,3 +124,29 @@ def test_with_webshop_master_the_webshops_stock_sets_the_pos(shop: EmulatedShop)
     assert shop.pos_count(sku) == 17
     again = sync_stock()
     assert again["changed"] == 0 and again["write_calls"] == 0
+
+
+def test_with_webshop_master_a_count_the_pos_refuses_fails_alone_and_never_twice(
+    shop: EmulatedShop,
+) -> None:
+    """Issue 12's rule, in the webshop → POS direction: Square takes a batch of counts
+    whole or not at all, so one refused count (its variation deleted at the register
+    after linking) failed the batch, and the run, on every rerun. It is quarantined with
+    the reason and the other counts are set."""
+    use(shop, "webshop_master")
+    run()
+    gone, kept = SIMPLE.variants[0].sku, VARIABLE.variants[0].sku
+    gone_id = shop.square.variation_id_for_sku(gone)
+    admin.square_delete(shop, admin.square_item(shop, gone)["id"])
+    shop.web.set_stock(gone, 5)
+    shop.web.set_stock(kept, 17)
+    for attempt in (1, 2):
+        summary = sync_stock()
+        assert shop.pos_count(kept) == 17, attempt
+        assert summary["quarantined"] == 1, (attempt, summary)
+    store = Store.open()
+    try:
+        [record] = store.open_quarantine("stock-sync")
+    finally:
+        store.close()
+    assert record.field == "write" and gone in record.reason and gone_id in record.reason

@@ -181,3 +181,59 @@ def test_failed_batch_keeps_the_cursor_and_the_rerun_catches_up(shop: EmulatedSh
     summary, _ = run()
     assert summary["changed"] == 1
     assert shop.web_stock(SIMPLE_SKU) == int(shop.pos_count(SIMPLE_SKU))
+
+
+# The largest count each webshop holds: WooCommerce keeps `_stock` through
+# wc_stock_amount (PHP intval, int64); Shopify's inventorySetQuantities refuses more than
+# 1,000,000,000 (INVALID_QUANTITY_TOO_HIGH); Magento's inventory_source_item.quantity is
+# decimal(12,4), so 99,999,999 whole units.
+HOLDS_2_147_483_648 = {"woocommerce": True, "shopify": False, "magento": False}
+
+
+def test_an_oversized_count_is_quarantined_and_no_run_fails_twice(
+    shop: EmulatedShop, db_url: str
+) -> None:
+    """Issue 12, defect 2: 2,147,483,648 overflowed the ledger's 32-bit column on
+    PostgreSQL and 10^20 SQLite's 64-bit integer, after the webshop was written, so every
+    rerun failed in the same place. Counts beyond what the webshop holds are quarantined
+    with the field and the reason; the rest syncs; a rerun fails no more than the first."""
+    run()
+    int32_overflow, huge = SIMPLE_SKU, VARIANT_SKU
+    other = next(
+        p.variants[0].sku
+        for p in CATALOGUE
+        if p.simple and p.variants[0].stock > 3 and p.variants[0].sku != SIMPLE_SKU
+    )
+    shop.count_at_pos(int32_overflow, "2147483648")
+    shop.count_at_pos(huge, str(10**20))
+    shop.sell_at_pos(other, 1)
+    holds = HOLDS_2_147_483_648[shop.web.system]
+    for attempt in (1, 2):
+        summary, rows = run()
+        assert shop.web_stock(other) == int(shop.pos_count(other)), attempt
+        reasons = {
+            r["sku"]: (r["field"], r["reason"]) for r in rows if r["status"] == "quarantined"
+        }
+        assert reasons[huge][0] == "quantity", (attempt, reasons)
+        assert "100000000000000000000" in reasons[huge][1]
+        if holds:
+            assert int32_overflow not in reasons
+            assert shop.web_stock(int32_overflow) == 2_147_483_648
+        else:
+            assert reasons[int32_overflow][0] == "quantity", (attempt, reasons)
+            assert shop.web_stock(int32_overflow) != 2_147_483_648
+        assert summary["quarantined"] == (1 if holds else 2)
+    store = Store.open(db_url)
+    try:
+        open_ids = {q.record_id for q in store.open_quarantine("stock-sync")}
+        assert shop.square.variation_id_for_sku(huge) in open_ids
+        if holds:
+            key = store.links_by_variant(
+                "square", [shop.square.variation_id_for_sku(int32_overflow)]
+            )
+            [link] = key.values()
+            assert store.last_pushed(shop.web.system, [link.product_key]) == {
+                link.product_key: 2_147_483_648
+            }
+    finally:
+        store.close()

@@ -34,7 +34,7 @@ INITIAL_TABLES = {"id_map", "sync_cursors", "stock_ledger", "quarantine", "run_l
 ORDER_TABLES = {"order_ledger", "order_events", "webhook_deliveries"}
 PRODUCT_TABLES = {"product_pairs", "catalog_codes"}
 TABLES = INITIAL_TABLES | ORDER_TABLES | PRODUCT_TABLES | {"turnover_ledger"}
-HEAD = "0004"
+HEAD = "0005_stock_ledger_bigint"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -175,6 +175,48 @@ def test_0002_upgrades_a_0001_store_and_downgrades_back(engine: Engine) -> None:
     assert _version(engine) == [HEAD]
     assert store.orders("woocommerce", ["1001"]) == {}, "the downgrade dropped the ledger"
     assert store.first_delivery("woocommerce", "d1")
+
+
+def test_0005_widens_the_stock_ledger_to_64_bits_keeping_its_rows(engine: Engine) -> None:
+    """Issue 12, defect 2: a 0004 store's 32-bit quantities (PostgreSQL refuses
+    2,147,483,648 there) become 64-bit; existing rows stay, and the largest count any
+    webshop holds (WooCommerce's PHP int64) is recorded and read back exactly."""
+    migrate(engine, "0004")
+    old = Store(engine)
+    assert old.record_pushes("woocommerce", {"k-small": 7, "k-int32": 2_147_483_647}) == {}
+    refused = old.record_pushes("woocommerce", {"k-over": 2_147_483_648, "k-fine": 3})
+    if engine.dialect.name == "postgresql":
+        assert set(refused) == {"k-over"}, refused  # only the bad row, named with why
+        assert "out of range" in refused["k-over"]
+    assert old.last_pushed("woocommerce", ["k-fine"]) == {"k-fine": 3}
+
+    migrate(engine)
+    assert _version(engine) == [HEAD]
+    store = Store(engine)
+    biggest = 2**63 - 1
+    assert store.record_pushes("woocommerce", {"k-over": 2_147_483_648, "k-max": biggest}) == {}
+    assert store.last_pushed("woocommerce", ["k-small", "k-int32", "k-over", "k-max"]) == {
+        "k-small": 7,
+        "k-int32": 2_147_483_647,
+        "k-over": 2_147_483_648,
+        "k-max": biggest,
+    }
+    # Beyond 64 bits the row fails alone, with the reason; the rest of the batch is kept.
+    refused = store.record_pushes("woocommerce", {"k-beyond": 2**64, "k-after": 5})
+    assert set(refused) == {"k-beyond"}
+    assert store.last_pushed("woocommerce", ["k-beyond", "k-after"]) == {"k-after": 5}
+
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM stock_ledger WHERE quantity > 2147483647"))
+    config = alembic_config()
+    with migration_connection(engine) as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    assert _version(engine) == ["0004"]
+    assert old.last_pushed("woocommerce", ["k-small", "k-int32"]) == {
+        "k-small": 7,
+        "k-int32": 2_147_483_647,
+    }
 
 
 def test_second_open_is_a_no_op(fresh_url: str) -> None:

@@ -233,3 +233,22 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
                 flow="tz", run_id=None, started_at=datetime(2025, 1, 1), status="x", counts="{}"
             )
         )
+
+
+def test_a_quarantine_reason_with_a_nul_character_is_kept_on_every_database(
+    store: Store,
+) -> None:
+    """A vendor's message or a name quoted in a reason may hold NUL, which PostgreSQL's
+    text refuses: that one record would have failed the step that quarantines it."""
+    entry = QuarantineEntry(
+        flow="product-sync",
+        system="woocommerce",
+        record_id="4711",
+        field="name",
+        reason="woocommerce refused it: name 'Nul\x00byte'",
+        payload={"name": "Nul\x00byte"},
+    )
+    store.quarantine([entry])
+    [record] = store.open_quarantine("product-sync")
+    assert record.reason == "woocommerce refused it: name 'Nul\\x00byte'"
+    assert record.payload == {"name": "Nul\x00byte"}

@@ -139,6 +139,32 @@ def test_bad_quantities_are_quarantined_naming_the_field() -> None:
         assert problem.record_id == "a" and problem.sku == "S"
 
 
+def test_counts_beyond_what_the_webshop_holds_are_quarantined_never_written() -> None:
+    """Issue 12, defect 2: no upper bound let 10^20 through to the webshop and the ledger.
+    Each webshop's documented limit (and the ledger's 64 bits above all) bounds a count."""
+    shopify = planner.count_limit("shopify", 1_000_000_000)
+    matched = planner.match(
+        "square",
+        [count("a", "1000000000"), count("b", "1000000001"), count("c", str(10**20))],
+        {k: variant(k, f"S-{k}") for k in "abc"},
+        [listing(k, f"S-{k}") for k in "abc"],
+    )
+    keys = {k: f"key-{k}" for k in "abc"}
+    result = planner.plan("square", matched.matches, keys, limit=shopify)
+    assert [u.quantity for u in result.updates] == [1_000_000_000]
+    reasons = {p.record_id: p for p in result.problems}
+    assert set(reasons) == {"b", "c"}
+    assert all(p.field == "quantity" for p in reasons.values())
+    assert "more than shopify holds (at most 1,000,000,000)" in reasons["b"].reason
+    assert "1000000001" in reasons["b"].reason
+    # Whatever a vendor says it holds, the ledger's 64 bits bound what is written.
+    assert planner.count_limit("square", 10**20 - 1) == planner.LEDGER_LIMIT
+    unbounded = planner.plan("square", matched.matches, keys)
+    [problem] = unbounded.problems
+    assert problem.record_id == "c" and "the stock ledger (64-bit)" in problem.reason
+    assert planner.parse_quantity("9" * 41)[0] is None  # text too long to be a count
+
+
 def test_latest_counts_keeps_newest_per_variant() -> None:
     older = count("a", "1", T0)
     newer = count("a", "2", T0 + timedelta(seconds=1))

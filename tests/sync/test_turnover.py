@@ -138,3 +138,40 @@ def test_a_difference_beyond_cash_rounding_is_refused() -> None:
     )
     with pytest.raises(tv.UnbalancedVoucher, match=r"differ by 50\.00.*beyond rounding"):
         tv.voucher(figures, AccountMapping(), shop="S1")
+
+
+def test_figures_keep_each_currencys_own_minor_units() -> None:
+    """Issue 12, defect 3: CENTS = 100 for every currency rounded a Kuwaiti dinar's third
+    decimal away (1.005 became 1.01) and booked yen at two decimals. Figures are exact in
+    the currency's ISO 4217 minor units: KWD 3, JPY 0."""
+    at = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    kwd = PosSale(
+        sale_id="K",
+        closed_at=at,
+        currency="KWD",
+        lines=(TaxedAmount(vat_rate=D("5"), net=D("1.005"), vat=D("0.050")),),
+        tenders=(Tender(kind="card", amount=D("1.055")),),
+    )
+    figures = tv.figures(date(2026, 1, 15), "KWD", [kwd], [], {})
+    assert figures.net_by_rate == {"5": D("1.005")}
+    assert figures.vat_by_rate == {"5": D("0.050")}
+    assert figures.tenders == {"card": D("1.055")}
+    assert figures.rounding == 0
+    refund = PosRefund(
+        refund_id="R", sale_id="K", created_at=at, currency="KWD", amount=D("0.525"), tender="card"
+    )
+    back = tv.figures(date(2026, 1, 15), "KWD", [], [refund], {"K": kwd})
+    assert back.net_by_rate["5"] + back.vat_by_rate["5"] == D("-0.525")
+    assert back.vat_by_rate["5"] == D("-0.025")  # 0.525 x 5/105, in fils
+
+    jpy = PosSale(
+        sale_id="J",
+        closed_at=at,
+        currency="JPY",
+        lines=(TaxedAmount(vat_rate=D("10"), net=D("1137"), vat=D("113")),),
+        tenders=(Tender(kind="cash", amount=D("1250")),),
+    )
+    yen = tv.figures(date(2026, 1, 15), "JPY", [jpy], [], {})
+    assert [str(v) for v in yen.net_by_rate.values()] == ["1137"]
+    assert str(yen.tenders["cash"]) == "1250"
+    assert yen.rounding == 0
