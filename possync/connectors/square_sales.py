@@ -20,6 +20,12 @@ Connect API (2025-08-20) says, and what is read from it:
   what paid the order (cash change is apart, in `change_back_money`), so the amount is
   amount_money - tip_money: tips are not turnover.
 - Orders without line items are return orders (a refund's), not sales, and are skipped.
+- A sale possync booked for a web order carries the source name `possync · <webshop>`
+  (`models.web_sale_source`); it is read as `web`, so the turnover can leave it out (the
+  webshop's revenue reaches the books from the webshop) or take it in. A refund is a web
+  refund when the sale it refunds is.
+- Amounts are minor units of the order's (or refund's) currency, made decimal with its
+  ISO 4217 decimals (`possync.money`: JPY 0, DKK 2, KWD 3).
 - Refunds come from ListPaymentRefunds (`location_id`, `status` COMPLETED, `begin_time`,
   `end_time`, sorted ASC, where Square's begin_time is inclusive and end_time exclusive; 100 a
   page). A refund's `order_id` is the return order Square made for it ("This isn't the same
@@ -39,7 +45,8 @@ from typing import Any
 
 from possync.accounting import PosRefund, PosSale, TaxedAmount, Tender, TenderKind
 from possync.connectors.http import ApiClient
-from possync.models import utc_iso
+from possync.models import is_web_sale_source, utc_iso
+from possync.money import from_minor
 
 SEARCH_LIMIT = 1000  # SearchOrdersRequest.limit: "Max: 1000"
 REFUNDS_LIMIT = 100  # ListPaymentRefunds: "The maximum results per page is 100."
@@ -153,27 +160,32 @@ def sale_from(order: Mapping[str, Any]) -> PosSale | None:
     items = order.get("line_items") or []
     if not items or order.get("state") != "COMPLETED":
         return None
+    currency = _currency(order)
     rates = _rates(order.get("taxes") or [])
-    lines = [_taxed(item, rates) for item in items]
+    lines = [_taxed(item, rates, currency) for item in items]
     lines += [
-        _taxed(charge, rates)
+        _taxed(charge, rates, currency)
         for charge in order.get("service_charges") or []
         if charge.get("treatment_type") != "APPORTIONED_TREATMENT"
     ]
     rounding = _minor((order.get("rounding_adjustment") or {}).get("amount_money"))
     if rounding:
-        lines.append(TaxedAmount(vat_rate=Decimal(0), net=_money(rounding), vat=Decimal(0)))
+        net = from_minor(rounding, currency)
+        lines.append(TaxedAmount(vat_rate=Decimal(0), net=net, vat=Decimal(0)))
     tenders = [
-        Tender(kind=_TENDER_KINDS.get(str(t.get("type")), "other"), amount=_money(paid))
+        Tender(
+            kind=_TENDER_KINDS.get(str(t.get("type")), "other"), amount=from_minor(paid, currency)
+        )
         for t in order.get("tenders") or []
         if (paid := _minor(t.get("amount_money")) - _minor(t.get("tip_money")))
     ]
     return PosSale(
         sale_id=str(order["id"]),
         closed_at=_parse_time(order.get("closed_at")),
-        currency=_currency(order),
+        currency=currency,
         lines=tuple(lines),
         tenders=tuple(tenders),
+        web=is_web_sale_source((order.get("source") or {}).get("name")),
     )
 
 
@@ -184,27 +196,28 @@ def refund_from(refund: Mapping[str, Any], order: Mapping[str, Any] | None) -> P
     sale_id = next((str(r["source_order_id"]) for r in returns if r.get("source_order_id")), None)
     if not returns and order is not None and order.get("id"):
         sale_id = str(order["id"])  # no return order: the refund names the sale itself
+    amount = refund.get("amount_money") or {}
+    currency = str(amount.get("currency") or "")
     lines: list[TaxedAmount] = []
     for back in returns:
         rates = _rates(back.get("return_taxes") or [])
         lines += [
-            _taxed(item, rates)
+            _taxed(item, rates, currency)
             for item in back.get("return_line_items") or []
             if item.get("item_type") != "CUSTOM_AMOUNT"
         ]
-    amount = refund.get("amount_money") or {}
     return PosRefund(
         refund_id=str(refund["id"]),
         sale_id=sale_id,
         created_at=_parse_time(refund.get("created_at")),
-        currency=str(amount.get("currency") or ""),
-        amount=_money(_minor(amount)),
+        currency=currency,
+        amount=from_minor(_minor(amount), currency),
         tender=_TENDER_KINDS.get(str(refund.get("destination_type")), "other"),
         lines=tuple(lines),
     )
 
 
-def _taxed(item: Mapping[str, Any], rates: Mapping[str, Decimal]) -> TaxedAmount:
+def _taxed(item: Mapping[str, Any], rates: Mapping[str, Decimal], currency: str) -> TaxedAmount:
     """A line (or service charge, or returned line): its total less its tax, at the summed
     rate of the taxes applied to it."""
     total, tax = _minor(item.get("total_money")), _minor(item.get("total_tax_money"))
@@ -212,7 +225,11 @@ def _taxed(item: Mapping[str, Any], rates: Mapping[str, Decimal]) -> TaxedAmount
         (rates.get(str(a.get("tax_uid")), Decimal(0)) for a in item.get("applied_taxes") or []),
         Decimal(0),
     )
-    return TaxedAmount(vat_rate=_plain(rate), net=_money(total - tax), vat=_money(tax))
+    return TaxedAmount(
+        vat_rate=_plain(rate),
+        net=from_minor(total - tax, currency),
+        vat=from_minor(tax, currency),
+    )
 
 
 def _rates(taxes: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
@@ -226,12 +243,6 @@ def _plain(rate: Decimal) -> Decimal:
 
 def _minor(money: Mapping[str, Any] | None) -> int:
     return int((money or {}).get("amount") or 0)
-
-
-def _money(amount: int) -> Decimal:
-    from possync.connectors.square import _from_minor  # square.py imports this module
-
-    return _from_minor(amount)
 
 
 def _currency(order: Mapping[str, Any]) -> str:

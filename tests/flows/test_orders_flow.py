@@ -10,7 +10,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +23,8 @@ from flows.refunds import process_refunds
 from flows.stock import sync_stock
 from possync.emulators.control import FaultConfig
 from possync.emulators.demo import demo_catalogue
+from possync.emulators.webshops import Pricing
+from possync.money import from_minor
 from possync.store import Store
 from tests.shop import CK, CS, EmulatedShop, running_shop
 
@@ -273,3 +277,43 @@ def test_webshop_never_shows_more_than_pos_minus_reservations(
         assert shop.web_stock(sku) == int(shop.pos_count(sku))
     finally:
         store.close()
+
+
+PRICED = [v.sku for p in CATALOGUE if p.simple for v in p.variants if v.stock >= 8][:3]
+
+
+def web_pricing(include: bool) -> Pricing:
+    """A 10 % discount on every line, 25 % and 12 % VAT and a zero-rated line, shipping at
+    25 %: what a Danish or Swedish webshop's order really carries."""
+    return Pricing(
+        vat={PRICED[0]: Decimal(25), PRICED[1]: Decimal(12)},
+        discount_percent=Decimal(10),
+        prices_include_tax=include,
+        shipping=Decimal("39.20"),
+        shipping_vat=Decimal(25),
+    )
+
+
+@pytest.mark.parametrize("include", [False, True], ids=["vat-added", "vat-included"])
+def test_a_discounted_order_with_two_vat_rates_is_sold_at_the_price_paid(
+    shop: EmulatedShop, include: bool
+) -> None:
+    order_id = shop.web_order(
+        {PRICED[0]: 2, PRICED[1]: 1, PRICED[2]: 3}, pricing=web_pricing(include)
+    )
+    charged = shop.web_charged(order_id)
+    assert charged.tax_by_rate.keys() == {Decimal(25), Decimal(12)}  # the order is what we mean
+    assert transfer_orders()["transferred"] == 1
+    [found] = shop.pos_orders()
+    sale: dict[str, Any] = dict(found)
+    # The customer's money, not the register's catalogue prices, and the VAT as charged.
+    assert from_minor(sale["total_money"]["amount"], "DKK") == charged.total
+    assert from_minor(sale["total_tax_money"]["amount"], "DKK") == charged.tax
+    per_rate: dict[Decimal, Decimal] = {}
+    for tax in sale.get("taxes") or []:
+        rate = Decimal(tax["percentage"]).normalize()
+        amount = from_minor(tax["applied_money"]["amount"], "DKK")
+        per_rate[rate] = per_rate.get(rate, Decimal(0)) + amount
+    assert per_rate == charged.tax_by_rate
+    paid = sum(p.total for p in shop.square.sales.payments.values())
+    assert from_minor(paid, "DKK") == charged.total
