@@ -74,6 +74,13 @@ class SyncSettings(Block):
     accounting: Literal["xero", "economic"] = Field(
         default="xero", description="The accounting system the daily turnover goes to"
     )
+    web_sales: Literal["exclude", "include"] = Field(
+        default="exclude",
+        description="Web orders in the daily turnover. exclude: the webshop's revenue reaches "
+        "the books from the webshop (e.g. its own accounting integration), so the POS sales "
+        "possync books for web orders, and their refunds, are left out (no double booking); "
+        "include: they are booked with the day's turnover at the price paid, VAT as charged",
+    )
     accounting_block: str = Field(
         default="possync-xero", description="Name of the accounting credentials Block"
     )
@@ -121,6 +128,7 @@ class SyncSettings(Block):
             shop=self.shop,
             timezone=self.timezone,
             accounting=self.accounting,
+            web_sales=self.web_sales,
             accounts=AccountMapping(
                 revenue=dict(self.revenue_accounts),
                 vat=self.vat_account,

@@ -23,7 +23,8 @@ def send_daily_turnover(
 ) -> list[dict[str, str | None]]:
     """Post the previous local day by default; `day` (to `until`, inclusive) back-fills a
     range. A day already posted is left alone unless `correction`, which posts only the
-    difference. A voucher that would not balance is not posted and fails the run."""
+    difference. A voucher that would not balance is not posted and fails the run. Web
+    orders' sales follow the settings' `web_sales`; the summary artifact says which."""
     c = connect(settings_block)
     books = connect_accounting(settings_block)
     try:
@@ -34,7 +35,7 @@ def send_daily_turnover(
         refused: list[str] = []
         for d in days:
             sales = t.read_day(journal, d, c.settings, currency)
-            figures = turnoversync.figures_of(sales)
+            figures = turnoversync.figures_of(sales, c.settings.web_sales)
             try:
                 results.append(t.post_day(books, c.store, c.settings, figures, correction))
             except UnbalancedVoucher as exc:

@@ -40,6 +40,11 @@ class PosSale(_Model):
     currency: str
     lines: tuple[TaxedAmount, ...] = Field(description="one per line item (or per rate)")
     tenders: tuple[Tender, ...] = ()
+    web: bool = Field(
+        False,
+        description="a web order's sale, booked in the POS by possync (its source says so); "
+        "the turnover leaves it out or takes it in by the `web_sales` setting",
+    )
 
 
 class PosRefund(_Model):

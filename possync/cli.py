@@ -250,7 +250,10 @@ def turnover_report_command(
     try:
         journal = turnoversync.sales_journal(c.pos)
         figures = [
-            turnoversync.figures_of(turnoversync.read_day(journal, d, c.settings, "")) for d in days
+            turnoversync.figures_of(
+                turnoversync.read_day(journal, d, c.settings, ""), c.settings.web_sales
+            )
+            for d in days
         ]
     finally:
         c.close()

@@ -147,6 +147,12 @@ class SyncConfig(_Config):
     timezone: str = Field("Europe/Copenhagen", description="the shop's timezone (IANA name)")
     accounting: Literal["xero", "economic"] = "xero"
     accounts: AccountMapping = Field(default_factory=lambda: AccountMapping())
+    web_sales: Literal["exclude", "include"] = Field(
+        "exclude",
+        description="the POS sales possync books for web orders in the daily turnover: "
+        "exclude (the webshop's revenue reaches the books from the webshop) or include "
+        "(at the price paid, VAT as charged)",
+    )
 
     @property
     def products_master(self) -> Literal["pos", "webshop"]:

@@ -100,6 +100,39 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class LineTax(_Model):
+    """One tax charged on a line, as the webshop charged it."""
+
+    rate: Decimal = Field(description="percent, e.g. 25 (a rate the webshop declared)")
+    amount: Decimal = Field(description="the tax on the whole line at this rate")
+    name: str = ""
+
+
+class LinePrice(_Model):
+    """What a line really cost the customer: after every discount, with its VAT as charged.
+
+    Amounts are the webshop's own, in the order's currency; whether the POS can hold them
+    exactly is for its connector to say (`possync.money`)."""
+
+    net: Decimal = Field(description="the line after discounts, without tax")
+    taxes: tuple[LineTax, ...] = ()
+    discount: Decimal = Field(
+        Decimal(0), description="what the discounts took off (shown in the POS only)"
+    )
+    tax_included: bool | None = Field(
+        None, description="the shop's prices include tax (None: the webshop does not say)"
+    )
+
+    @property
+    def tax(self) -> Decimal:
+        return sum((t.amount for t in self.taxes), Decimal(0))
+
+    @property
+    def gross(self) -> Decimal:
+        """What the customer paid for the line."""
+        return self.net + self.tax
+
+
 class OrderItem(_Model):
     """One line of a webshop order or refund, as read (quantities positive)."""
 
@@ -109,6 +142,17 @@ class OrderItem(_Model):
     quantity: int
     unit_price: Decimal = Decimal(0)
     name: str = ""
+    paid: LinePrice | None = Field(
+        None, description="what the line cost after discounts, VAT as charged (orders only)"
+    )
+
+
+class WebCharge(_Model):
+    """A line of a web order that is no product: shipping, a fee."""
+
+    line_id: str
+    name: str
+    paid: LinePrice
 
 
 class WebOrder(_Model):
@@ -121,6 +165,12 @@ class WebOrder(_Model):
     total: Decimal
     items: list[OrderItem] = Field(default_factory=list)
     refund_ids: list[str] = Field(default_factory=list)
+    charges: list[WebCharge] = Field(default_factory=list)
+    price_error: str | None = Field(
+        None,
+        description="why what the customer paid could not be read (a field the webshop "
+        "left out, an amount that is no number): the order is quarantined with it",
+    )
 
 
 class WebRefund(_Model):
@@ -134,12 +184,29 @@ class WebRefund(_Model):
 
 
 class SaleLine(_Model):
-    """A line to book in the POS: its variant, quantity and unit price."""
+    """A line to book in the POS: its variant (None: a charge such as shipping, which
+    draws no stock), quantity, and what it cost (`paid`; None: at the POS's own price,
+    untaxed, as a stock-only booking is)."""
 
-    pos_id: str
+    pos_id: str | None
     quantity: int = Field(gt=0)
     unit_price: Decimal = Decimal(0)
     name: str = ""
+    paid: LinePrice | None = None
+
+
+WEB_SALE_SOURCE = "possync · "
+"""How a POS sale booked for a web order is marked: its source name is this and the
+webshop's name ('possync · woocommerce'), which is how the daily turnover tells web sales
+from the register's."""
+
+
+def web_sale_source(webshop: str) -> str:
+    return f"{WEB_SALE_SOURCE}{webshop}"
+
+
+def is_web_sale_source(name: object) -> bool:
+    return isinstance(name, str) and name.startswith(WEB_SALE_SOURCE)
 
 
 class PosDocument(_Model):

@@ -21,7 +21,8 @@ from typing import Literal
 
 from possync.connectors.base import Pos, Webshop
 from possync.connectors.errors import FatalError
-from possync.models import OrderItem, PosDocument, Problem, SaleLine, WebOrder
+from possync.models import OrderItem, PosDocument, Problem, SaleLine, WebOrder, web_sale_source
+from possync.money import MoneyError
 from possync.store import OrderEvent, OrderLine, OrderRecord, Store
 from possync.sync import orders as plan
 from possync.sync.orders import Resolved
@@ -39,7 +40,6 @@ class OrderSettings:
     accepted: frozenset[str] = frozenset({"processing", "completed"})
     mode: OrderMode = "sale"
     overlap: timedelta = timedelta(seconds=2)
-    source: str = "possync"
     # The very first run looks back this far only, so switching possync on does not book a
     # shop's whole order history into the POS a second time.
     first_run_lookback: timedelta = timedelta(hours=24)
@@ -171,6 +171,13 @@ def _transfer(
     resolved, problems = maps.resolve(shop_name, order_id, order.items)
     lines = [_ledger_line(r) for r in resolved]
     fresh = {None, "seen", "quarantined"}
+    sale = (
+        _sale_lines(resolved, order, shop_name)
+        if settings.mode == "sale"
+        else _stock_lines(resolved)
+    )
+    if not problems and isinstance(sale, Problem):
+        problems = [sale]
     if problems:
         store.save_order(
             shop_name,
@@ -203,15 +210,7 @@ def _transfer(
         shop_name, order_id, from_states={"reserved", "transferring"}, to_state="transferring"
     ):
         return
-    sale = [
-        SaleLine(
-            pos_id=r.pos_id,
-            quantity=r.item.quantity,
-            unit_price=r.item.unit_price,
-            name=r.item.name,
-        )
-        for r in resolved
-    ]
+    assert not isinstance(sale, Problem)
     reference = f"{shop_name} order {order_id}"
     try:
         if settings.mode == "sale":
@@ -224,13 +223,30 @@ def _transfer(
                 key=key,
                 reference=reference,
                 currency=order.currency,
-                source=f"{settings.source} · {shop_name}",
+                source=web_sale_source(shop_name),
                 resume_since=resume,
             )
         else:
             document = pos.adjust_stock(
                 sale, key=key, reference=reference, from_state="IN_STOCK", to_state="SOLD"
             )
+    except MoneyError as exc:
+        # What the customer paid cannot be booked exactly: quarantined (its reservation
+        # released), retried with the quarantine on every run, never booked wrong.
+        reason = f"order {order_id} is not booked at a price it was not paid at: {exc}"
+        store.transition_order(
+            shop_name,
+            order_id,
+            from_states={"transferring"},
+            to_state="quarantined",
+            last_error=reason,
+            count_attempt=True,
+        )
+        result.problems.append(
+            Problem(system=shop_name, record_id=order_id, field="price", reason=reason)
+        )
+        result.outcomes.append(Outcome(order_id, "quarantined", detail=reason))
+        return
     except FatalError as exc:
         store.transition_order(
             shop_name,
@@ -261,6 +277,64 @@ def _transfer(
         pos_payment=document.payment_id,
     )
     result.outcomes.append(Outcome(order_id, "transferred", document=document.document_id))
+
+
+def _stock_lines(resolved: Sequence[Resolved]) -> list[SaleLine]:
+    """The lines of a stock-only booking (adjustment mode): variants and quantities."""
+    return [
+        SaleLine(
+            pos_id=r.pos_id,
+            quantity=r.item.quantity,
+            unit_price=r.item.unit_price,
+            name=r.item.name,
+        )
+        for r in resolved
+    ]
+
+
+def _sale_lines(
+    resolved: Sequence[Resolved], order: WebOrder, shop: str
+) -> list[SaleLine] | Problem:
+    """The lines of a POS sale: each product at what it cost after discounts with its VAT
+    as charged, then shipping and fees, so that the sale is what the customer paid. An
+    order whose price could not be read, or whose lines and charges do not add up to its
+    total (a gift card, an order-level adjustment the webshop does not itemize), is a
+    Problem: booking it would put an amount in the POS and the books that nobody paid."""
+
+    def problem(reason: str) -> Problem:
+        return Problem(
+            system=shop,
+            record_id=order.order_id,
+            field="price",
+            reason=f"order {order.order_id} is not booked: {reason}",
+        )
+
+    if order.price_error:
+        return problem(order.price_error)
+    missing = [r.item.line_id for r in resolved if r.item.paid is None]
+    if missing:
+        return problem(f"the webshop did not say what line(s) {', '.join(missing)} cost")
+    lines = [
+        SaleLine(
+            pos_id=r.pos_id,
+            quantity=r.item.quantity,
+            unit_price=r.item.unit_price,
+            name=r.item.name,
+            paid=r.item.paid,
+        )
+        for r in resolved
+    ]
+    lines += [
+        SaleLine(pos_id=None, quantity=1, unit_price=c.paid.gross, name=c.name, paid=c.paid)
+        for c in order.charges
+    ]
+    paid = sum((line.paid.gross for line in lines if line.paid), Decimal(0))
+    if paid != order.total:
+        return problem(
+            f"its lines and charges come to {paid} {order.currency}, its total is "
+            f"{order.total} {order.currency}"
+        )
+    return lines
 
 
 def refund_batch(

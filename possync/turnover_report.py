@@ -24,6 +24,7 @@ def voucher_rows(results: Sequence[DayResult]) -> list[dict[str, str | None]]:
                     "amount": None,
                     "description": None,
                     "voucher": result.voucher_id,
+                    "web_sales": result.figures.web_sales,
                 }
             )
             continue
@@ -35,6 +36,7 @@ def voucher_rows(results: Sequence[DayResult]) -> list[dict[str, str | None]]:
                 "amount": str(line.amount),
                 "description": line.description,
                 "voucher": result.voucher_id,
+                "web_sales": result.figures.web_sales,
             }
             for line in result.voucher.lines
         ]
@@ -50,6 +52,8 @@ def markdown(results: Sequence[DayResult], system: str) -> str:
             + (f" (voucher {r.voucher_id})" if r.voucher_id else ""),
             "",
             f"{f.sales} sales, {f.refunds} refunds, gross {f.gross} {f.currency}",
+            "",
+            f"Web orders (setting `web_sales` = {f.web_sales}): {f.web_note}.",
             "",
             "| | amount |",
             "|---|---|",

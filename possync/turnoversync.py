@@ -59,9 +59,15 @@ def read_day(pos: SalesJournal, day: date, config: SyncConfig, currency: str) ->
     return DaySales(day, found, sales, refunds, refunded)
 
 
-def figures_of(day_sales: DaySales) -> tv.DayFigures:
+def figures_of(day_sales: DaySales, web_sales: tv.WebSales) -> tv.DayFigures:
+    """The day's figures, web orders' sales left out or taken in by the setting."""
     return tv.figures(
-        day_sales.day, day_sales.currency, day_sales.sales, day_sales.refunds, day_sales.refunded
+        day_sales.day,
+        day_sales.currency,
+        day_sales.sales,
+        day_sales.refunds,
+        day_sales.refunded,
+        web_sales=web_sales,
     )
 
 

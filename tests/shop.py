@@ -17,16 +17,93 @@ from blocks import SquareCredentials, SyncSettings
 from blocks.webshops import webshop_credentials
 from possync.emulators.control import EmulatorControl
 from possync.emulators.demo import DemoProduct
+from possync.emulators.magento_shop import MagentoWebshop
 from possync.emulators.server import RunningServer, serve_in_thread
+from possync.emulators.shopify_shop import ShopifyWebshop
 from possync.emulators.square import SquareState, create_square_app
-from possync.emulators.webshops import EmulatedWebshop, start_webshop
+from possync.emulators.webshops import EmulatedWebshop, Pricing, start_webshop
 from possync.emulators.woocommerce import WooState
 from possync.emulators.woocommerce_shop import CK, CS, WooCommerceWebshop
 
-__all__ = ["CK", "CS", "LOCATION", "TOKEN", "EmulatedShop", "running_shop", "save_blocks"]
+__all__ = [
+    "CK",
+    "CS",
+    "LOCATION",
+    "TOKEN",
+    "Charged",
+    "EmulatedShop",
+    "running_shop",
+    "save_blocks",
+    "web_charged",
+]
 
 TOKEN = "sq-test-token"
 LOCATION = "L-TEST"
+
+
+@dataclass(frozen=True)
+class Charged:
+    """A web order's money as its webshop answers it: the total the customer paid, all of
+    its VAT, and the VAT per rate (percent -> amount, lines and shipping together)."""
+
+    total: Decimal
+    tax: Decimal
+    tax_by_rate: dict[Decimal, Decimal]
+
+
+def _add(into: dict[Decimal, Decimal], rate: object, amount: object) -> None:
+    key = Decimal(str(rate)).normalize()
+    into[key] = into.get(key, Decimal(0)) + Decimal(str(amount))
+
+
+_SHOPIFY_CHARGED = """
+query TestCharged($id: ID!) {
+  order(id: $id) {
+    totalPriceSet { shopMoney { amount } }
+    totalTaxSet { shopMoney { amount } }
+    lineItems(first: 50) { nodes { taxLines { rate priceSet { shopMoney { amount } } } } }
+    shippingLines(first: 5) {
+      nodes { taxLines { rate priceSet { shopMoney { amount } } } }
+    }
+  }
+}
+"""
+
+
+def web_charged(web: EmulatedWebshop, order_id: str) -> Charged:
+    """Read through each vendor's own fields (WooCommerce tax_lines, Shopify taxLines,
+    Magento item_applied_taxes), not through our connectors."""
+    by_rate: dict[Decimal, Decimal] = {}
+    if isinstance(web, ShopifyWebshop):
+        order = web.gql(_SHOPIFY_CHARGED, {"id": order_id}, "order")
+        lines = order["lineItems"]["nodes"] + order["shippingLines"]["nodes"]
+        for line in lines:
+            for tax in line["taxLines"]:
+                _add(
+                    by_rate, Decimal(str(tax["rate"])) * 100, tax["priceSet"]["shopMoney"]["amount"]
+                )
+        total = Decimal(order["totalPriceSet"]["shopMoney"]["amount"])
+        tax_total = Decimal(order["totalTaxSet"]["shopMoney"]["amount"])
+        return Charged(total, tax_total, by_rate)
+    if isinstance(web, MagentoWebshop):
+        with web.http() as http:
+            found = http.get(f"/orders/{int(order_id)}").raise_for_status().json()
+        for item in found["extension_attributes"]["item_applied_taxes"]:
+            for tax in item["applied_taxes"]:
+                _add(by_rate, tax["percent"], tax["amount"])
+        return Charged(
+            Decimal(str(found["grand_total"])), Decimal(str(found["tax_amount"])), by_rate
+        )
+    assert isinstance(web, WooCommerceWebshop)
+    with web.http() as http:
+        found = http.get(f"/orders/{order_id}").raise_for_status().json()
+    for line in found["tax_lines"]:
+        _add(
+            by_rate,
+            line["rate_percent"],
+            Decimal(line["tax_total"]) + Decimal(line["shipping_tax_total"]),
+        )
+    return Charged(Decimal(found["total"]), Decimal(found["total_tax"]), by_rate)
 
 
 @dataclass
@@ -100,14 +177,20 @@ class EmulatedShop:
 
     # -- the webshop's customers and admin ----------------------------------------------
 
-    def web_order(self, lines: dict[str, int], status: str = "processing") -> str:
+    def web_order(
+        self, lines: dict[str, int], status: str = "processing", pricing: Pricing | None = None
+    ) -> str:
         """A customer orders these SKUs; `processing` means paid (WooCommerce's word;
         `pending` leaves it unpaid, on any webshop)."""
         if self.web.system == "woocommerce" and status not in {"processing", "pending"}:
-            order_id = self.web.place_order(lines, paid=False)
+            order_id = self.web.place_order(lines, paid=False, pricing=pricing)
             self.set_order_status(order_id, status)
             return order_id
-        return self.web.place_order(lines, paid=status != "pending")
+        return self.web.place_order(lines, paid=status != "pending", pricing=pricing)
+
+    def web_charged(self, order_id: str) -> Charged:
+        """What the webshop charged for the order, read raw from its own API."""
+        return web_charged(self.web, order_id)
 
     def set_order_status(self, order_id: str, status: str) -> None:
         """WooCommerce words: processing pays the order, cancelled cancels it."""

@@ -34,6 +34,7 @@ _CREATE_PATHS = (
     "/orders",
     "/orders/{order_id}/refunds",
     "/webhooks",
+    "/taxes",
 )
 
 
@@ -99,6 +100,10 @@ def woocommerce_openapi() -> Any:
     # the generator reused the batch *request* schema for answers: `delete` answers the
     # deleted objects (or {id, error}), not their ids
     schemas["batch"]["properties"]["delete"]["items"] = {"type": "object"}
+    # an order tax line's rate_id: 'string' in the file, but WooCommerce's schema declares
+    # 'integer' and WC_Order_Item_Tax::get_rate_id() answers one
+    tax_line = schemas["shop_order"]["properties"]["tax_lines"]["items"]["properties"]
+    tax_line["rate_id"]["type"] = "integer"
     _walk(spec, _integer_product_id)
     _walk(spec["paths"], _comma_separated_arrays)
     for path in _CREATE_PATHS:

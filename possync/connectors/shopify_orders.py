@@ -2,10 +2,10 @@
 `ShopifyShop`).
 
 Orders are read with `orders(sortKey: UPDATED_AT, query: "updated_at:>='…'")`, oldest
-change first, 25 a page with 5 line items each (2 + 25 x 31 = 777 requested points,
-under the 1000-point single-query ceiling; Shopify refunds what a short page did not
-use); an order with more lines has the rest read through
-`order(id) { lineItems(after:) }`. The filter is `>=` the cursor's second (Shopify's
+change first, 10 a page with 5 line items and 2 shipping lines each (`ORDERS_PAGE_COST`
+requested points, under the 1000-point single-query ceiling; Shopify refunds what a short
+page did not use); an order with more lines has the rest read through
+`order(id) { lineItems(first: 50, after:) }`. The filter is `>=` the cursor's second (Shopify's
 search compares whole seconds), so nothing changed in that second is missed; the
 duplicates that brings are harmless.
 
@@ -14,6 +14,12 @@ GraphQL call takes. `status` is `displayFinancialStatus` in lower case ("paid",
 "partially_refunded", "pending", ...), except "cancelled" once `cancelledAt` is set.
 A refund's `items` are the refund line items put back in stock (`restocked`); a
 money-only refund, or one with restock type NO_RESTOCK, returns none.
+
+What a line cost (`OrderItem.paid`): `originalTotalSet` less every `discountAllocations`
+amount (those hold order-level and code discounts too, which `discountedTotalSet` leaves
+out), with its `taxLines` (rate as a proportion, amount); `taxesIncluded` says whether
+that amount holds the tax. Shipping lines are charges: `discountedPriceSet` and their
+`taxLines`.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from decimal import Decimal
 from typing import Any
 
 from possync.connectors.shopify_client import ShopifyGraphQL
-from possync.models import OrderItem, WebOrder, WebRefund, WebshopRef
+from possync.models import LinePrice, LineTax, OrderItem, WebCharge, WebOrder, WebRefund, WebshopRef
+from possync.money import MoneyError, parse_amount
 
 __all__ = [
     "ORDERS_BY_ID_QUERY",
@@ -35,24 +42,39 @@ __all__ = [
     "search_since",
 ]
 
-ORDERS_PER_PAGE = 25
+ORDERS_PER_PAGE = 10
 LINES_PER_ORDER = 5
+SHIPPING_LINES = 2
 ORDERS_PER_LOOKUP = 10
-ORDERS_PAGE_COST = 2 + ORDERS_PER_PAGE * (4 + 2 + LINES_PER_ORDER * 5)
+MORE_LINES = 50  # an order's further lines a call: 2 + 50 x 13 points
+_TAXES = "taxLines { title rate priceSet { shopMoney { amount } } }"
+# per line: the node, variant and product, 2 price sets, discountAllocations, taxLines
+_LINE_COST = 1 + 2 + 2 + 2 + 3 + 3
+# per order: totalPriceSet, refunds, the two connections and their items
+_ORDER_COST = 3 + 1 + 2 + LINES_PER_ORDER * _LINE_COST + 2 + SHIPPING_LINES * (1 + 2 + 3)
+ORDERS_PAGE_COST = 2 + ORDERS_PER_PAGE * _ORDER_COST
 
-_LINE = """
+_LINE = f"""
       id sku name quantity
-      variant { id product { id } }
-      originalUnitPriceSet { shopMoney { amount } }
+      variant {{ id product {{ id }} }}
+      originalUnitPriceSet {{ shopMoney {{ amount }} }}
+      originalTotalSet {{ shopMoney {{ amount }} }}
+      discountAllocations {{ allocatedAmountSet {{ shopMoney {{ amount }} }} }}
+      {_TAXES}
 """
 
 _ORDER = f"""
     id name createdAt updatedAt cancelledAt displayFinancialStatus currencyCode
+    taxesIncluded
     totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
     refunds {{ id }}
     lineItems(first: $lines) {{
       nodes {{ {_LINE} }}
       pageInfo {{ hasNextPage endCursor }}
+    }}
+    shippingLines(first: {SHIPPING_LINES}) {{
+      nodes {{ id title discountedPriceSet {{ shopMoney {{ amount }} }} {_TAXES} }}
+      pageInfo {{ hasNextPage }}
     }}
 """
 
@@ -76,7 +98,7 @@ query PossyncOrders($ids: [ID!]!, $lines: Int!) {{
 ORDER_LINES_QUERY = f"""
 query PossyncOrderLines($id: ID!, $after: String) {{
   order(id: $id) {{
-    lineItems(first: 100, after: $after) {{
+    lineItems(first: {MORE_LINES}, after: $after) {{
       nodes {{ {_LINE} }}
       pageInfo {{ hasNextPage endCursor }}
     }}
@@ -161,14 +183,28 @@ class ShopifyOrders:
             more = self._gql.call("PossyncOrderLines", ORDER_LINES_QUERY, variables)
             lines.extend(more["order"]["lineItems"]["nodes"])
             info = more["order"]["lineItems"]["pageInfo"]
+        included = bool(node.get("taxesIncluded"))
+        error: str | None = None
+        try:
+            items = [_item(line, line["quantity"], _paid(line, included)) for line in lines]
+            shipping = node.get("shippingLines") or {"nodes": [], "pageInfo": {}}
+            if shipping["pageInfo"].get("hasNextPage"):
+                raise ValueError(f"it has more than {SHIPPING_LINES} shipping lines")
+            charges = [_shipping(x, included) for x in shipping["nodes"]]
+        except (MoneyError, KeyError, TypeError, ValueError) as exc:
+            error = f"Shopify order {node['id']}: {exc}"
+            items = [_item(line, line["quantity"]) for line in lines]
+            charges = []
         return WebOrder(
             order_id=node["id"],
             status=_status(node),
             modified_at=_time(node.get("updatedAt") or node["createdAt"]),
             currency=node["totalPriceSet"]["shopMoney"].get("currencyCode") or node["currencyCode"],
             total=Decimal(str(node["totalPriceSet"]["shopMoney"]["amount"])),
-            items=[_item(line, line["quantity"]) for line in lines],
+            items=items,
             refund_ids=[r["id"] for r in node.get("refunds") or []],
+            charges=charges,
+            price_error=error,
         )
 
 
@@ -183,7 +219,47 @@ def _time(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _item(line: Mapping[str, Any], quantity: int) -> OrderItem:
+def _amount(money_bag: Mapping[str, Any] | None) -> Decimal:
+    return parse_amount(((money_bag or {}).get("shopMoney") or {}).get("amount"))
+
+
+def _taxes(node: Mapping[str, Any]) -> tuple[LineTax, ...]:
+    """`taxLines`: `rate` is a proportion (0.25), kept as percent; zero amounts dropped."""
+    taxes = []
+    for tax in node.get("taxLines") or []:
+        amount = _amount(tax.get("priceSet"))
+        if not amount:
+            continue
+        if tax.get("rate") is None:
+            raise ValueError(f"tax line {tax.get('title')!r} has no rate")
+        rate = parse_amount(tax["rate"]) * 100
+        taxes.append(LineTax(rate=rate.normalize(), amount=amount, name=str(tax.get("title"))))
+    return tuple(taxes)
+
+
+def _paid(line: Mapping[str, Any], included: bool) -> LinePrice:
+    discount = sum(
+        (_amount(a.get("allocatedAmountSet")) for a in line.get("discountAllocations") or []),
+        Decimal(0),
+    )
+    paid = _amount(line.get("originalTotalSet")) - discount
+    taxes = _taxes(line)
+    net = paid - sum((t.amount for t in taxes), Decimal(0)) if included else paid
+    return LinePrice(net=net, taxes=taxes, discount=discount, tax_included=included)
+
+
+def _shipping(node: Mapping[str, Any], included: bool) -> WebCharge:
+    paid = _amount(node.get("discountedPriceSet"))
+    taxes = _taxes(node)
+    net = paid - sum((t.amount for t in taxes), Decimal(0)) if included else paid
+    return WebCharge(
+        line_id=str(node.get("id") or ""),
+        name=str(node.get("title") or "shipping"),
+        paid=LinePrice(net=net, taxes=taxes, tax_included=included),
+    )
+
+
+def _item(line: Mapping[str, Any], quantity: int, paid: LinePrice | None = None) -> OrderItem:
     variant = line.get("variant")
     ref = None
     if variant:
@@ -196,6 +272,7 @@ def _item(line: Mapping[str, Any], quantity: int) -> OrderItem:
         quantity=abs(int(quantity)),
         unit_price=Decimal(str(price)) if price is not None else Decimal(0),
         name=str(line.get("name") or ""),
+        paid=paid,
     )
 
 

@@ -27,9 +27,10 @@ from possync.config import SquareConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient, RetryPolicy
 from possync.connectors.square_catalog import SquareCatalogue
+from possync.connectors.square_sale import PlannedSale, plan_sale
 from possync.connectors.square_sales import SquareSales
 from possync.models import CatalogVariant, PosDocument, SaleLine, StockCount, utc_iso
-from possync.money import INT64_MAX, from_minor, to_minor
+from possync.money import INT64_MAX, MoneyError, from_minor, to_minor
 
 __all__ = ["SquarePos", "square_error"]
 
@@ -207,29 +208,31 @@ class SquarePos:
         source: str,
         resume_since: datetime | None = None,
     ) -> PosDocument:
-        """A sale: an order of catalog lines, paid by an EXTERNAL payment, which completes
-        the order and draws the stock. Both calls repeat safely with the same key while
-        Square remembers it; `resume_since` (a previous attempt may have written) first
-        looks the sale up by reference, so a retry after Square forgot the key books
+        """A sale: an order of the lines at the price paid with the VAT as charged
+        (`square_sale`: MoneyError, before anything is written, when Square could not
+        carry them exactly), paid by an EXTERNAL payment of the order's total, which
+        completes the order and draws the stock. Both calls repeat safely with the same key
+        while Square remembers it; `resume_since` (a previous attempt may have written)
+        first looks the sale up by reference, so a retry after Square forgot the key books
         nothing twice either."""
         found = self.find_sale(reference, source, resume_since) if resume_since else None
         if found is not None and found.get("state") == "COMPLETED":
             return _document(found, currency)
         if found is not None:
             return self._pay(found, key, reference, currency, source)
+        plan = plan_sale(lines, currency)
         order_body = {
             "idempotency_key": _subkey(key, "order"),
             "order": {
                 "location_id": self.config.location_id,
                 "reference_id": reference[:40],
                 "source": {"name": source},
-                "line_items": [
-                    {"catalog_object_id": line.pos_id, "quantity": str(line.quantity)}
-                    for line in lines
-                ],
+                "line_items": plan.line_items,
+                **({"taxes": plan.taxes} if plan.taxes else {}),
             },
         }
         order = self._api.post("/v2/orders", json=order_body, safe_to_repeat=True).json()["order"]
+        _check_total(order, plan, currency)
         return self._pay(order, key, reference, currency, source)
 
     def _pay(
@@ -314,7 +317,6 @@ class SquarePos:
         body = {
             "idempotency_key": _subkey(key, "refund"),
             "payment_id": payment_id,
-            # exactly, in the currency's own minor units; an amount it cannot hold raises
             "amount_money": {"amount": to_minor(amount, currency), "currency": currency},
             "reason": reason[:192],
         }
@@ -364,6 +366,23 @@ def _document(order: Mapping[str, Any], currency: str) -> PosDocument:
         payment_id=str(payment) if payment else None,
         total=from_minor(int(total), str(money.get("currency") or currency)),
     )
+
+
+def _check_total(order: Mapping[str, Any], plan: PlannedSale, currency: str) -> None:
+    """Square's own figures for the new order must be the planned ones (what the customer
+    paid, the VAT as charged); else it is left unpaid (OPEN: no sale, no stock drawn, no
+    turnover) and the order refused with both amounts."""
+    if not plan.priced:
+        return
+    total = int((order.get("total_money") or {}).get("amount") or 0)
+    tax = int((order.get("total_tax_money") or {}).get("amount") or 0)
+    if (total, tax) != (plan.total, plan.tax):
+        raise MoneyError(
+            f"Square computed {from_minor(total, currency)} with VAT "
+            f"{from_minor(tax, currency)} for order {order.get('id')}, where the customer paid "
+            f"{from_minor(plan.total, currency)} with VAT {from_minor(plan.tax, currency)}; "
+            "it was left unpaid"
+        )
 
 
 def _subkey(key: str, purpose: str) -> str:

@@ -20,6 +20,12 @@ Connect API (2025-08-20) says, and what is read from it:
   what paid the order (cash change is apart, in `change_back_money`), so the amount is
   amount_money - tip_money: tips are not turnover.
 - Orders without line items are return orders (a refund's), not sales, and are skipped.
+- A sale possync booked for a web order carries the source name `possync · <webshop>`
+  (`models.web_sale_source`); it is read as `web`, so the turnover can leave it out (the
+  webshop's revenue reaches the books from the webshop) or take it in. A refund is a web
+  refund when the sale it refunds is.
+- Amounts are minor units of the order's (or refund's) currency, made decimal with its
+  ISO 4217 decimals (`possync.money`: JPY 0, DKK 2, KWD 3).
 - Refunds come from ListPaymentRefunds (`location_id`, `status` COMPLETED, `begin_time`,
   `end_time`, sorted ASC, where Square's begin_time is inclusive and end_time exclusive; 100 a
   page). A refund's `order_id` is the return order Square made for it ("This isn't the same
@@ -39,7 +45,7 @@ from typing import Any
 
 from possync.accounting import PosRefund, PosSale, TaxedAmount, Tender, TenderKind
 from possync.connectors.http import ApiClient
-from possync.models import utc_iso
+from possync.models import is_web_sale_source, utc_iso
 from possync.money import from_minor
 
 SEARCH_LIMIT = 1000  # SearchOrdersRequest.limit: "Max: 1000"
@@ -154,8 +160,8 @@ def sale_from(order: Mapping[str, Any]) -> PosSale | None:
     items = order.get("line_items") or []
     if not items or order.get("state") != "COMPLETED":
         return None
-    rates = _rates(order.get("taxes") or [])
     currency = _currency(order)
+    rates = _rates(order.get("taxes") or [])
     lines = [_taxed(item, rates, currency) for item in items]
     lines += [
         _taxed(charge, rates, currency)
@@ -164,11 +170,12 @@ def sale_from(order: Mapping[str, Any]) -> PosSale | None:
     ]
     rounding = _minor((order.get("rounding_adjustment") or {}).get("amount_money"))
     if rounding:
-        lines.append(
-            TaxedAmount(vat_rate=Decimal(0), net=_money(rounding, currency), vat=Decimal(0))
-        )
+        net = from_minor(rounding, currency)
+        lines.append(TaxedAmount(vat_rate=Decimal(0), net=net, vat=Decimal(0)))
     tenders = [
-        Tender(kind=_TENDER_KINDS.get(str(t.get("type")), "other"), amount=_money(paid, currency))
+        Tender(
+            kind=_TENDER_KINDS.get(str(t.get("type")), "other"), amount=from_minor(paid, currency)
+        )
         for t in order.get("tenders") or []
         if (paid := _minor(t.get("amount_money")) - _minor(t.get("tip_money")))
     ]
@@ -178,6 +185,7 @@ def sale_from(order: Mapping[str, Any]) -> PosSale | None:
         currency=currency,
         lines=tuple(lines),
         tenders=tuple(tenders),
+        web=is_web_sale_source((order.get("source") or {}).get("name")),
     )
 
 
@@ -203,7 +211,7 @@ def refund_from(refund: Mapping[str, Any], order: Mapping[str, Any] | None) -> P
         sale_id=sale_id,
         created_at=_parse_time(refund.get("created_at")),
         currency=currency,
-        amount=_money(_minor(amount), currency),
+        amount=from_minor(_minor(amount), currency),
         tender=_TENDER_KINDS.get(str(refund.get("destination_type")), "other"),
         lines=tuple(lines),
     )
@@ -218,7 +226,9 @@ def _taxed(item: Mapping[str, Any], rates: Mapping[str, Decimal], currency: str)
         Decimal(0),
     )
     return TaxedAmount(
-        vat_rate=_plain(rate), net=_money(total - tax, currency), vat=_money(tax, currency)
+        vat_rate=_plain(rate),
+        net=from_minor(total - tax, currency),
+        vat=from_minor(tax, currency),
     )
 
 
@@ -233,11 +243,6 @@ def _plain(rate: Decimal) -> Decimal:
 
 def _minor(money: Mapping[str, Any] | None) -> int:
     return int((money or {}).get("amount") or 0)
-
-
-def _money(amount: int, currency: str) -> Decimal:
-    """Minor units in the currency's own decimals (JPY 1250 is 1250, KWD 1005 is 1.005)."""
-    return from_minor(amount, currency)
 
 
 def _currency(order: Mapping[str, Any]) -> str:

@@ -24,14 +24,18 @@ from possync.config import WooCommerceConfig
 from possync.connectors.http import ApiClient, RetryPolicy
 from possync.connectors.woocommerce_products import WooCommerceProducts, max_price, parse_gmt
 from possync.models import (
+    LinePrice,
+    LineTax,
     OrderItem,
     StockUpdate,
+    WebCharge,
     WebOrder,
     WebRefund,
     WebshopListing,
     WebshopRef,
     WriteOutcome,
 )
+from possync.money import MoneyError, parse_amount
 
 __all__ = ["BATCH_LIMIT", "WooCommerceShop", "woocommerce_error"]
 
@@ -253,15 +257,91 @@ class WooCommerceShop:
 
 
 def _order(body: Mapping[str, Any]) -> WebOrder:
+    """An order with what each line cost: WooCommerce keeps a line's `total` (after
+    discounts, without tax) and its `taxes` per tax rate id; the order's `tax_lines` name
+    each rate's `rate_percent` (WC_Order_Item_Tax data since WooCommerce 3.7).
+    `prices_include_tax` says how the shop priced it. Shipping and fee lines are charges."""
+    order_id = str(body["id"])
+    items: list[OrderItem] = []
+    charges: list[WebCharge] = []
+    error: str | None = None
+    try:
+        rates = _tax_rates(body.get("tax_lines") or [])
+        included = body.get("prices_include_tax")
+        included = included if isinstance(included, bool) else None
+        items = [
+            _item(line, _paid(line, rates, included, subtotal=True))
+            for line in body.get("line_items") or []
+        ]
+        charges = [
+            WebCharge(
+                line_id=str(line.get("id") or ""),
+                name=str(line.get(title) or kind),
+                paid=_paid(line, rates, included, subtotal=False),
+            )
+            for key, title, kind in (
+                ("shipping_lines", "method_title", "shipping"),
+                ("fee_lines", "name", "fee"),
+            )
+            for line in body.get(key) or []
+        ]
+    except (MoneyError, KeyError, ValueError) as exc:
+        error = f"WooCommerce order {order_id}: {exc}"
+        items = [_item(line) for line in body.get("line_items") or []]
     return WebOrder(
-        order_id=str(body["id"]),
+        order_id=order_id,
         status=str(body["status"]),
         modified_at=parse_gmt(body.get("date_modified_gmt") or body.get("date_created_gmt")),
         currency=str(body.get("currency") or ""),
         total=Decimal(str(body.get("total") or "0")),
-        items=[_item(line) for line in body.get("line_items") or []],
+        items=items,
         refund_ids=[str(r["id"]) for r in body.get("refunds") or []],
+        charges=charges,
+        price_error=error,
     )
+
+
+def _tax_rates(tax_lines: Iterable[Mapping[str, Any]]) -> dict[int, tuple[Decimal, str]]:
+    """rate id -> (percent, label) of the rates the order was charged."""
+    rates: dict[int, tuple[Decimal, str]] = {}
+    for line in tax_lines:
+        rate_id = int(line.get("rate_id") or 0)
+        if line.get("compound"):
+            raise ValueError(f"tax rate {rate_id} is compound (tax on tax); no POS books that")
+        if line.get("rate_percent") is None:
+            raise ValueError(f"tax line of rate {rate_id} has no rate_percent")
+        rates[rate_id] = (parse_amount(line["rate_percent"]), str(line.get("label") or ""))
+    return rates
+
+
+def _paid(
+    line: Mapping[str, Any],
+    rates: Mapping[int, tuple[Decimal, str]],
+    included: bool | None,
+    *,
+    subtotal: bool,
+) -> LinePrice:
+    """A line's cost: `total` after discounts without tax, its `taxes[].total` per rate;
+    the discount is what the subtotal (before discounts) loses, in the shop's basis."""
+    taxes = []
+    for tax in line.get("taxes") or []:
+        amount = parse_amount(tax.get("total") or "0")
+        if not amount:
+            continue
+        rate_id = int(tax.get("id") or 0)
+        if rate_id not in rates:
+            raise ValueError(f"line {line.get('id')} is taxed at rate {rate_id}, not in tax_lines")
+        percent, label = rates[rate_id]
+        taxes.append(LineTax(rate=percent, amount=amount, name=label))
+    net = parse_amount(line.get("total") or "0")
+    discount = Decimal(0)
+    if subtotal and line.get("subtotal") is not None:
+        discount = parse_amount(line["subtotal"]) - net
+        if included:
+            discount += parse_amount(line.get("subtotal_tax") or "0") - sum(
+                (t.amount for t in taxes), Decimal(0)
+            )
+    return LinePrice(net=net, taxes=tuple(taxes), discount=discount, tax_included=included)
 
 
 def _refund(order_id: str, body: Mapping[str, Any]) -> WebRefund:
@@ -274,7 +354,7 @@ def _refund(order_id: str, body: Mapping[str, Any]) -> WebRefund:
     )
 
 
-def _item(line: Mapping[str, Any]) -> OrderItem:
+def _item(line: Mapping[str, Any], paid: LinePrice | None = None) -> OrderItem:
     """A line item; refunds carry negative quantities and totals, made positive here."""
     product_id = int(line.get("product_id") or 0)
     variation_id = int(line.get("variation_id") or 0)
@@ -292,6 +372,7 @@ def _item(line: Mapping[str, Any]) -> OrderItem:
         quantity=quantity,
         unit_price=(total / quantity).quantize(Decimal("0.01")) if quantity else Decimal(0),
         name=str(line.get("name") or ""),
+        paid=paid,
     )
 
 

@@ -10,6 +10,17 @@ source quantity at shipment. The emulator simplifies that to one number: placing
 takes the quantity from the SKU's `default` source item, a cancel gives back what was not
 refunded, and a credit memo gives back the quantities of its `return_to_stock_items`.
 
+Prices: a checkout with `Pricing` charges Magento's totals per row (tax calculation "Row
+Total", rounded half up to the currency's decimals, discount applied before tax): an item
+keeps `price`/`price_incl_tax`, `row_total`/`row_total_incl_tax` (before the discount),
+`discount_amount`, `tax_amount` and `tax_percent` (after it), and, when catalogue prices
+include tax, `discount_tax_compensation_amount` (the tax part of the discount), so that
+row_total + tax_amount + discount_tax_compensation_amount - discount_amount is what the
+row cost. Shipping is `shipping_amount` plus `shipping_tax_amount`; the rates charged are
+in the order's `extension_attributes.item_applied_taxes` (type product or shipping), as
+Magento's tax module adds them to an order it answers. The order's `discount_amount` is
+negative, as Magento keeps it.
+
 States: `new`/`pending` until invoiced, `processing` once invoiced, `canceled` (only while
 nothing is invoiced, as Order::canCancel), `closed` once everything is refunded.
 """
@@ -24,6 +35,8 @@ from decimal import Decimal
 from typing import Any
 
 from possync.emulators.magento_catalog import Catalog, CatalogError, Product, stamp
+from possync.emulators.webshops import Pricing, inside, percent_of
+from possync.money import minor_units
 
 Json = dict[str, Any]
 
@@ -41,6 +54,26 @@ class OrderLine:
     qty_invoiced: Decimal = Decimal(0)
     qty_refunded: Decimal = Decimal(0)
     qty_canceled: Decimal = Decimal(0)
+    price_incl_tax: Decimal | None = None
+    row_total: Decimal | None = None  # price x qty when None
+    row_total_incl_tax: Decimal | None = None
+    discount_amount: Decimal = Decimal(0)
+    discount_percent: Decimal = Decimal(0)
+    tax_amount: Decimal = Decimal(0)
+    tax_percent: Decimal = Decimal(0)
+    discount_tax_compensation_amount: Decimal = Decimal(0)
+
+    @property
+    def row(self) -> Decimal:
+        return self.row_total if self.row_total is not None else self.price * self.qty_ordered
+
+    @property
+    def paid(self) -> Decimal:
+        """What the row cost the customer."""
+        return (
+            self.row + self.tax_amount + self.discount_tax_compensation_amount
+            - self.discount_amount
+        )  # fmt: skip
 
 
 @dataclass
@@ -57,6 +90,9 @@ class Order:
     total_paid: Decimal = Decimal(0)
     total_refunded: Decimal = Decimal(0)
     email: str = "customer@example.com"
+    shipping_amount: Decimal = Decimal(0)
+    shipping_tax_amount: Decimal = Decimal(0)
+    shipping_tax_percent: Decimal = Decimal(0)
 
 
 @dataclass
@@ -85,18 +121,27 @@ class Sales:
         self.orders: dict[int, Order] = {}
         self.memos: dict[int, CreditMemo] = {}
 
-    def place(self, lines: dict[str, int]) -> Order:
+    def place(self, lines: dict[str, int], pricing: Pricing | None = None) -> Order:
         """A storefront checkout: the order, `pending`, its stock taken at the default source."""
         order_id = next(self._order_ids)
         items: list[OrderLine] = []
         total = Decimal(0)
+        dp = minor_units(self.currency)
         for sku, quantity in lines.items():
             product = self._catalog.get(sku)
             parent = self._catalog.parent_of(product.id)
             qty = Decimal(quantity)
-            total += product.price * qty
-            items.extend(self._lines(product, parent, qty))
+            made = self._lines(product, parent, qty)
+            if pricing is not None:
+                _charge(made[0], pricing.vat.get(sku, Decimal(0)), pricing, dp)
+            total += made[0].paid
+            items.extend(made)
             self._catalog.add_quantity(sku, -qty)
+        shipping = shipping_tax = Decimal(0)
+        if pricing is not None and pricing.shipping is not None:
+            shipping = pricing.shipping
+            shipping_tax = percent_of(shipping, pricing.shipping_vat, dp)
+            total += shipping + shipping_tax
         now = stamp(self._now())
         order = Order(
             entity_id=order_id,
@@ -108,6 +153,9 @@ class Sales:
             currency=self.currency,
             lines=items,
             grand_total=total,
+            shipping_amount=shipping,
+            shipping_tax_amount=shipping_tax,
+            shipping_tax_percent=pricing.shipping_vat if pricing is not None else Decimal(0),
         )
         self.orders[order_id] = order
         return order
@@ -225,11 +273,37 @@ class Sales:
         return memo
 
 
+def _charge(line: OrderLine, rate: Decimal, pricing: Pricing, dp: int) -> None:
+    """Magento's row totals for a line at `rate` % VAT with the pricing's discount."""
+    price = line.price
+    qty = line.qty_ordered
+    line.tax_percent = rate
+    line.discount_percent = pricing.discount_percent
+    if pricing.prices_include_tax:
+        gross = price * qty
+        line.price_incl_tax = price
+        line.price = price - inside(price, rate, dp)
+        line.row_total_incl_tax = gross
+        line.row_total = gross - inside(gross, rate, dp)
+        line.discount_amount = percent_of(gross, pricing.discount_percent, dp)
+        line.tax_amount = inside(gross - line.discount_amount, rate, dp)
+        line.discount_tax_compensation_amount = gross - line.row_total - line.tax_amount
+    else:
+        row = price * qty
+        line.price_incl_tax = price + percent_of(price, rate, dp)
+        line.row_total = row
+        line.row_total_incl_tax = row + percent_of(row, rate, dp)
+        line.discount_amount = percent_of(row, pricing.discount_percent, dp)
+        line.tax_amount = percent_of(row - line.discount_amount, rate, dp)
+
+
 def _money(value: Decimal) -> float:
     return float(value)
 
 
 def render_order(order: Order) -> Json:
+    top = [x for x in order.lines if not x.parent_item_id]
+    tax = sum((x.tax_amount for x in top), Decimal(0)) + order.shipping_tax_amount
     return {
         "entity_id": order.entity_id,
         "increment_id": order.increment_id,
@@ -242,10 +316,49 @@ def render_order(order: Order) -> Json:
         "base_currency_code": order.currency,
         "grand_total": _money(order.grand_total),
         "base_grand_total": _money(order.grand_total),
+        "subtotal": _money(sum((x.row for x in top), Decimal(0))),
+        "discount_amount": _money(-sum((x.discount_amount for x in top), Decimal(0))),
+        "tax_amount": _money(tax),
+        "discount_tax_compensation_amount": _money(
+            sum((x.discount_tax_compensation_amount for x in top), Decimal(0))
+        ),
+        "shipping_amount": _money(order.shipping_amount),
+        "shipping_tax_amount": _money(order.shipping_tax_amount),
+        "shipping_incl_tax": _money(order.shipping_amount + order.shipping_tax_amount),
         "total_paid": _money(order.total_paid),
         "total_refunded": _money(order.total_refunded),
-        "total_qty_ordered": float(sum(x.qty_ordered for x in order.lines if not x.parent_item_id)),
+        "total_qty_ordered": float(sum(x.qty_ordered for x in top)),
         "items": [render_line(order, line) for line in order.lines],
+        "extension_attributes": {"item_applied_taxes": _applied_taxes(order, top)},
+    }
+
+
+def _applied_taxes(order: Order, top: list[OrderLine]) -> list[Json]:
+    """extension_attributes.item_applied_taxes: the rates charged per item and on shipping."""
+    found: list[Json] = []
+    for line in top:
+        if line.tax_amount or line.tax_percent:
+            found.append(
+                {
+                    "type": "product",
+                    "item_id": line.item_id,
+                    "applied_taxes": [_applied(line.tax_percent, line.tax_amount)],
+                }
+            )
+    if order.shipping_tax_amount or order.shipping_tax_percent:
+        applied = _applied(order.shipping_tax_percent, order.shipping_tax_amount)
+        found.append({"type": "shipping", "applied_taxes": [applied]})
+    return found
+
+
+def _applied(percent: Decimal, amount: Decimal) -> Json:
+    code = f"VAT-{percent.normalize():f}"
+    return {
+        "code": code,
+        "title": code,
+        "percent": float(percent),
+        "amount": _money(amount),
+        "base_amount": _money(amount),
     }
 
 
@@ -262,7 +375,20 @@ def render_line(order: Order, line: OrderLine) -> Json:
         "qty_refunded": float(line.qty_refunded),
         "qty_canceled": float(line.qty_canceled),
         "price": _money(line.price),
-        "row_total": _money(line.price * line.qty_ordered),
+        "base_price": _money(line.price),
+        "original_price": _money(line.price),
+        "price_incl_tax": _money(
+            line.price_incl_tax if line.price_incl_tax is not None else line.price
+        ),
+        "row_total": _money(line.row),
+        "row_total_incl_tax": _money(
+            line.row_total_incl_tax if line.row_total_incl_tax is not None else line.row
+        ),
+        "discount_amount": _money(line.discount_amount),
+        "discount_percent": _money(line.discount_percent),
+        "tax_amount": _money(line.tax_amount),
+        "tax_percent": _money(line.tax_percent),
+        "discount_tax_compensation_amount": _money(line.discount_tax_compensation_amount),
         "created_at": order.created_at,
         "updated_at": order.updated_at,
     }

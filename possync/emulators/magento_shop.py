@@ -28,7 +28,7 @@ from possync.emulators.demo import DemoProduct
 from possync.emulators.magento import DEFAULT_TOKEN, MagentoState, create_magento_app
 from possync.emulators.magento_catalog import DEFAULT_SOURCE
 from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.webshops import count_writes
+from possync.emulators.webshops import Pricing, count_writes
 
 __all__ = ["TOKEN", "MagentoWebshop", "start_magento"]
 
@@ -88,9 +88,11 @@ class MagentoWebshop:
 
     # -- customers ----------------------------------------------------------------------
 
-    def place_order(self, lines: Mapping[str, int], *, paid: bool = True) -> str:
+    def place_order(
+        self, lines: Mapping[str, int], *, paid: bool = True, pricing: Pricing | None = None
+    ) -> str:
         with self.state.lock:
-            order = self.state.sales.place(dict(lines))
+            order = self.state.sales.place(dict(lines), pricing)
         if paid:
             self.pay_order(str(order.entity_id))
         return str(order.entity_id)

@@ -2,7 +2,15 @@
 
 - `orderCreate(order, options)`: line items by `variantId` (price from `priceSet` or the
   variant's); `financialStatus` as given, else PAID when transactions are given, else
-  PENDING. Stock follows `options.inventoryBehaviour` as Shopify's does: BYPASS (Shopify's
+  PENDING. Taxes are what the caller charged, as Shopify takes them from orderCreate: each
+  line's and shipping line's `taxLines` (title, rate as a proportion, amount), with
+  `taxesIncluded` saying whether the prices hold them; order-level `taxLines` are refused
+  here (Shopify splits them over the lines; the emulator does not). A `discountCode`
+  (percentage or fixed amount off the line items) is allocated to the lines: a percentage
+  as that share of each line's total, a fixed amount in proportion to the lines' totals,
+  rounded half up to the currency's decimals with the last minor units to the largest
+  remainders (Shopify does not document its rounding; this is the emulator's). Stock
+  follows `options.inventoryBehaviour` as Shopify's does: BYPASS (Shopify's
   default) leaves it, DECREMENT_IGNORING_POLICY draws it, DECREMENT_OBEYING_POLICY draws
   it and refuses (INVENTORY_CLAIM_FAILED) what is not available.
 - `orderMarkAsPaid`: a PENDING, AUTHORIZED or PARTIALLY_PAID order becomes PAID.
@@ -21,12 +29,22 @@ Each change stamps the order's `updatedAt` and publishes its webhook topics.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from possync.emulators.shopify_queries import input_size, render_order, render_refund
-from possync.emulators.shopify_state import LineItem, Order, Refund, RefundLine, ShopifyState
+from possync.emulators.shopify_state import (
+    DiscountCode,
+    LineItem,
+    Order,
+    Refund,
+    RefundLine,
+    ShippingLine,
+    ShopifyState,
+    TaxLine,
+)
 from possync.emulators.shopify_webhooks import order_payload, refund_payload
+from possync.money import minor_units
 
 __all__ = ["Publish", "order_mutations"]
 
@@ -174,6 +192,30 @@ def _create(
                 unit_price=price,
             )
         )
+        taxes, error = _tax_lines(item.get("taxLines"), [*at, "taxLines"])
+        if error is not None:
+            return None, [error]
+        lines[-1].tax_lines = taxes
+    if data.get("taxLines"):
+        message = "The emulator takes tax lines on the line items, not on the order"
+        return None, [_error(["order", "taxLines"], message, "INVALID")]
+    currency = data.get("currency") or shop.currency
+    code, error = _discount_code(data.get("discountCode"))
+    if error is not None:
+        return None, [error]
+    if code is not None:
+        _allocate(code, lines, minor_units(currency))
+    shipping: list[ShippingLine] = []
+    for i, given in enumerate(data.get("shippingLines") or []):
+        at = ["order", "shippingLines", str(i)]
+        charged = _amount(given["priceSet"]["shopMoney"]["amount"])
+        if charged is None or charged < 0:
+            return None, [_error([*at, "priceSet"], "Price is invalid", "INVALID")]
+        taxes, error = _tax_lines(given.get("taxLines"), [*at, "taxLines"])
+        if error is not None:
+            return None, [error]
+        line_id = shop.gid("ShippingLine")
+        shipping.append(ShippingLine(line_id, given["title"], given.get("code"), charged, taxes))
     status = data.get("financialStatus") or ("PAID" if data.get("transactions") else "PENDING")
     with shop.lock:
         stamp = shop.now()
@@ -182,15 +224,72 @@ def _create(
             name=data.get("name") or shop.next_order_name(),
             created_at=stamp,
             updated_at=stamp,
-            currency=data.get("currency") or shop.currency,
+            currency=currency,
             financial_status=status,
             lines=lines,
+            taxes_included=bool(data.get("taxesIncluded")),
+            discount_code=code,
+            shipping_lines=shipping,
         )
         if behaviour != "BYPASS":
             for line in lines:
                 shop.adjust(line.variant_id, -line.quantity)
         shop.orders[order.id] = order
     return order, []
+
+
+def _tax_lines(
+    given: list[dict[str, Any]] | None, at: list[str]
+) -> tuple[list[TaxLine], dict[str, Any] | None]:
+    taxes: list[TaxLine] = []
+    for j, tax in enumerate(given or []):
+        rate = _amount(tax["rate"])
+        money = tax.get("priceSet") or {}
+        amount = _amount((money.get("shopMoney") or {}).get("amount", "0"))
+        if rate is None or rate < 0 or amount is None or amount < 0:
+            return [], _error([*at, str(j)], "Tax line is invalid", "INVALID")
+        taxes.append(TaxLine(tax["title"], rate, amount))
+    return taxes, None
+
+
+def _discount_code(
+    given: dict[str, Any] | None,
+) -> tuple[DiscountCode | None, dict[str, Any] | None]:
+    if not given:
+        return None, None
+    at = ["order", "discountCode"]
+    if percent := given.get("itemPercentageDiscountCode"):
+        value = _amount(percent.get("percentage"))
+        if value is None or not 0 <= value <= 100:
+            return None, _error([*at, "itemPercentageDiscountCode"], "Percentage is invalid")
+        return DiscountCode(percent["code"], percentage=value), None
+    if fixed := given.get("itemFixedDiscountCode"):
+        value = _amount(((fixed.get("amountSet") or {}).get("shopMoney") or {}).get("amount"))
+        if value is None or value < 0:
+            return None, _error([*at, "itemFixedDiscountCode"], "Amount is invalid")
+        return DiscountCode(fixed["code"], amount=value), None
+    return None, _error(at, "The emulator takes item percentage or fixed discount codes")
+
+
+def _allocate(code: DiscountCode, lines: list[LineItem], decimals: int) -> None:
+    """The code's discount on each line (see the module's note on rounding)."""
+    step = Decimal(1).scaleb(-decimals)
+    totals = [line.original_total for line in lines]
+    if code.percentage is not None:
+        for line, total in zip(lines, totals, strict=True):
+            line.discount = (total * code.percentage / 100).quantize(step, ROUND_HALF_UP)
+        return
+    whole = sum(totals, Decimal(0))
+    amount = min(code.amount or Decimal(0), whole)
+    if not whole:
+        return
+    exact = [amount * t / whole for t in totals]
+    shares = [e.quantize(step, ROUND_FLOOR) for e in exact]
+    left = int((amount - sum(shares, Decimal(0))) / step)
+    for i in sorted(range(len(lines)), key=lambda i: -(exact[i] - shares[i]))[:left]:
+        shares[i] += step
+    for line, share in zip(lines, shares, strict=True):
+        line.discount = share
 
 
 def _refund(

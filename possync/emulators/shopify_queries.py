@@ -40,6 +40,7 @@ from possync.emulators.shopify_state import (
     Product,
     Refund,
     ShopifyState,
+    TaxLine,
     Variant,
     iso,
 )
@@ -153,9 +154,62 @@ def render_product(shop: ShopifyState, product: Product) -> dict[str, Any]:
     }
 
 
+def _render_taxes(taxes: list[TaxLine], currency: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "__typename": "TaxLine",
+            "title": t.title,
+            "rate": float(t.rate),
+            "ratePercentage": float(t.rate * 100),
+            "priceSet": money(t.amount, currency),
+            "price": f"{t.amount:.2f}",
+            "channelLiable": None,
+            "source": None,
+        }
+        for t in taxes
+    ]
+
+
+def _discount_application(order: Order) -> dict[str, Any]:
+    code = order.discount_code
+    assert code is not None
+    if code.percentage is not None:
+        value: dict[str, Any] = {
+            "__typename": "PricingPercentageValue",
+            "percentage": float(code.percentage),
+        }
+    else:
+        value = {
+            "__typename": "MoneyV2",
+            **money(code.amount or Decimal(0), order.currency)["shopMoney"],
+        }
+    return {
+        "__typename": "DiscountCodeApplication",
+        "code": code.code,
+        "index": 0,
+        "allocationMethod": "ACROSS" if code.percentage is None else "EACH",
+        "targetSelection": "ALL",
+        "targetType": "LINE_ITEM",
+        "value": value,
+    }
+
+
 def _render_line(shop: ShopifyState, order: Order, line: LineItem) -> dict[str, Any]:
     variant = shop.variant_index.get(line.variant_id or "")
     product = shop.products.get(line.product_id or "")
+    allocations = (
+        [
+            {
+                "__typename": "DiscountAllocation",
+                "allocatedAmountSet": money(line.discount, order.currency),
+                "allocatedAmount": money(line.discount, order.currency)["shopMoney"],
+                "discountApplication": _discount_application(order),
+            }
+        ]
+        if order.discount_code is not None
+        else []
+    )
+    after_all = (line.original_total - line.discount) / line.quantity
     return {
         "__typename": "LineItem",
         "id": line.id,
@@ -167,6 +221,16 @@ def _render_line(shop: ShopifyState, order: Order, line: LineItem) -> dict[str, 
         "variant": render_variant(shop, variant) if variant else None,
         "product": render_product(shop, product) if product else None,
         "originalUnitPriceSet": money(line.unit_price, order.currency),
+        "originalTotalSet": money(line.original_total, order.currency),
+        # code-based discounts are not in these two ("Code-based discounts aren't included
+        # by default"); they are in discountAllocations
+        "discountedUnitPriceSet": money(line.unit_price, order.currency),
+        "discountedTotalSet": money(line.original_total, order.currency),
+        "totalDiscountSet": money(Decimal(0), order.currency),
+        "discountedUnitPriceAfterAllDiscountsSet": money(after_all, order.currency),
+        "discountAllocations": allocations,
+        "taxLines": _render_taxes(line.tax_lines, order.currency),
+        "taxable": bool(line.tax_lines),
     }
 
 
@@ -222,6 +286,36 @@ def render_order(shop: ShopifyState, order: Order) -> dict[str, Any]:
         chosen = order.refunds[:first] if first is not None else order.refunds
         return [render_refund(shop, order, r) for r in chosen]
 
+    def shipping_lines(
+        _info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        includeRemovals: bool = False,
+        **_ignored: Any,
+    ) -> dict[str, Any]:
+        rendered = [
+            {
+                "__typename": "ShippingLine",
+                "id": s.id,
+                "title": s.title,
+                "code": s.code,
+                "custom": True,
+                "isRemoved": False,
+                "source": None,
+                # "The pre-tax shipping price without any discounts applied."
+                "originalPriceSet": money(
+                    s.price - (s.tax if order.taxes_included else Decimal(0)), order.currency
+                ),
+                "discountedPriceSet": money(s.price, order.currency),
+                "currentDiscountedPriceSet": money(s.price, order.currency),
+                "discountAllocations": [],
+                "taxLines": _render_taxes(s.tax_lines, order.currency),
+            }
+            for s in order.shipping_lines
+        ]
+        return connection(rendered, first, after, last)
+
     return {
         "__typename": "Order",
         "id": order.id,
@@ -237,6 +331,14 @@ def render_order(shop: ShopifyState, order: Order) -> dict[str, Any]:
         "currencyCode": order.currency,
         "totalPriceSet": money(order.total, order.currency),
         "currentTotalPriceSet": money(order.total - order.refunded, order.currency),
+        "taxesIncluded": order.taxes_included,
+        "subtotalPriceSet": money(order.subtotal, order.currency),
+        "totalTaxSet": money(order.total_tax, order.currency),
+        "totalShippingPriceSet": money(order.shipping, order.currency),
+        "totalDiscountsSet": money(
+            sum((li.discount for li in order.lines), Decimal(0)), order.currency
+        ),
+        "shippingLines": shipping_lines,
         "lineItems": line_items,
         "refunds": refunds,
     }

@@ -29,6 +29,8 @@ from possync.emulators.server import RunningServer, serve_in_thread
 from possync.emulators.shopify import GRAPHQL_PATH, create_shopify_app
 from possync.emulators.shopify_state import Bucket, ShopifyState
 from possync.emulators.shopify_webhooks import WebhookDispatcher
+from possync.emulators.webshops import Pricing, inside, percent_of
+from possync.money import minor_units
 
 __all__ = ["ShopifyWebshop", "start_shopify"]
 
@@ -191,18 +193,68 @@ class ShopifyWebshop:
 
     # -- customers and orders -----------------------------------------------------------
 
-    def place_order(self, lines: Mapping[str, int], *, paid: bool = True) -> str:
-        items = [
-            {"variantId": self._variant(sku)["id"], "quantity": quantity}
-            for sku, quantity in lines.items()
-        ]
-        order = {
+    def place_order(
+        self, lines: Mapping[str, int], *, paid: bool = True, pricing: Pricing | None = None
+    ) -> str:
+        """`orderCreate` as a checkout calls it. With `pricing` the checkout charges the VAT
+        itself (tax lines on each line and on shipping, taxes included or not) and the
+        discount is a percentage discount code, which Shopify allocates to the lines."""
+        items: list[dict[str, Any]] = []
+        for sku, quantity in lines.items():
+            variant = self._variant(sku)
+            item: dict[str, Any] = {"variantId": variant["id"], "quantity": quantity}
+            if pricing is not None and (rate := pricing.vat.get(sku, Decimal(0))):
+                gross = Decimal(str(variant["price"])) * quantity
+                paid_for = gross - percent_of(gross, pricing.discount_percent, self._dp)
+                item["taxLines"] = [self._tax(paid_for, rate, pricing)]
+            items.append(item)
+        order: dict[str, Any] = {
             "currency": self.state.currency,
             "financialStatus": "PAID" if paid else "PENDING",
             "lineItems": items,
         }
+        if pricing is not None:
+            order["taxesIncluded"] = pricing.prices_include_tax
+            if pricing.discount_percent:
+                order["discountCode"] = {
+                    "itemPercentageDiscountCode": {
+                        "code": "WEB",
+                        "percentage": float(pricing.discount_percent),
+                    }
+                }
+            if pricing.shipping is not None:
+                price = pricing.shipping
+                taxes = []
+                if pricing.shipping_vat:
+                    tax = percent_of(price, pricing.shipping_vat, self._dp)
+                    price += tax if pricing.prices_include_tax else Decimal(0)
+                    taxes = [self._tax_line(tax, pricing.shipping_vat)]
+                order["shippingLines"] = [
+                    {
+                        "title": "Standard",
+                        "code": "standard",
+                        "priceSet": self._money(price),
+                        "taxLines": taxes,
+                    }
+                ]
         variables = {"order": order, "options": {"inventoryBehaviour": "DECREMENT_IGNORING_POLICY"}}
         return str(self.gql(CREATE_ORDER, variables, "orderCreate")["order"]["id"])
+
+    @property
+    def _dp(self) -> int:
+        return minor_units(self.state.currency)
+
+    def _money(self, amount: Decimal) -> dict[str, Any]:
+        return {"shopMoney": {"amount": f"{amount:f}", "currencyCode": self.state.currency}}
+
+    def _tax(self, paid_for: Decimal, rate: Decimal, pricing: Pricing) -> dict[str, Any]:
+        """The VAT on what a line costs after its discount, as the checkout computes it."""
+        if pricing.prices_include_tax:
+            return self._tax_line(inside(paid_for, rate, self._dp), rate)
+        return self._tax_line(percent_of(paid_for, rate, self._dp), rate)
+
+    def _tax_line(self, amount: Decimal, rate: Decimal) -> dict[str, Any]:
+        return {"title": "VAT", "rate": f"{rate / 100}", "priceSet": self._money(amount)}
 
     def pay_order(self, order_id: str) -> None:
         self.gql(MARK_PAID, {"input": {"id": order_id}}, "orderMarkAsPaid")

@@ -82,6 +82,15 @@ class Product:
 
 
 @dataclass
+class TaxLine:
+    """A tax charged on a line item or a shipping line, as the checkout gave it."""
+
+    title: str
+    rate: Decimal  # a proportion: 0.25 for 25 %
+    amount: Decimal
+
+
+@dataclass
 class LineItem:
     id: str
     variant_id: str | None
@@ -90,6 +99,38 @@ class LineItem:
     title: str
     quantity: int
     unit_price: Decimal
+    tax_lines: list[TaxLine] = field(default_factory=list)
+    discount: Decimal = Decimal(0)  # what the order's discount code allocated to the line
+
+    @property
+    def original_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    @property
+    def tax(self) -> Decimal:
+        return sum((t.amount for t in self.tax_lines), Decimal(0))
+
+
+@dataclass
+class ShippingLine:
+    id: str
+    title: str
+    code: str | None
+    price: Decimal
+    tax_lines: list[TaxLine] = field(default_factory=list)
+
+    @property
+    def tax(self) -> Decimal:
+        return sum((t.amount for t in self.tax_lines), Decimal(0))
+
+
+@dataclass
+class DiscountCode:
+    """The order's discount code: a percentage or a fixed amount off the line items."""
+
+    code: str
+    percentage: Decimal | None = None
+    amount: Decimal | None = None
 
 
 @dataclass
@@ -128,14 +169,34 @@ class Order:
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     restocked_on_cancel: bool = False
+    taxes_included: bool = False
+    discount_code: DiscountCode | None = None
+    shipping_lines: list[ShippingLine] = field(default_factory=list)
 
     @property
     def number(self) -> int:
         return int(self.id.rsplit("/", 1)[1])
 
     @property
+    def subtotal(self) -> Decimal:
+        """subtotalPriceSet: the lines after discounts (with tax when taxes are included)."""
+        return sum((li.original_total - li.discount for li in self.lines), Decimal("0.00"))
+
+    @property
+    def total_tax(self) -> Decimal:
+        lines = sum((li.tax for li in self.lines), Decimal(0))
+        return lines + sum((s.tax for s in self.shipping_lines), Decimal(0))
+
+    @property
+    def shipping(self) -> Decimal:
+        return sum((s.price for s in self.shipping_lines), Decimal("0.00"))
+
+    @property
     def total(self) -> Decimal:
-        return sum((li.unit_price * li.quantity for li in self.lines), Decimal("0.00"))
+        """totalPriceSet: lines after discounts, shipping, and the taxes unless the prices
+        already include them."""
+        added = Decimal(0) if self.taxes_included else self.total_tax
+        return self.subtotal + self.shipping + added
 
     @property
     def refunded(self) -> Decimal:

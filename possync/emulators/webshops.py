@@ -9,7 +9,8 @@ customer's checkout goes through the storefront, so the adapter books it in the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import import_module
 from typing import Protocol
 
@@ -19,6 +20,36 @@ from possync.emulators.demo import DemoProduct
 from possync.emulators.server import RunningServer
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """How a customer's order is priced beyond SKUs and quantities: the shop's VAT, a
+    discount and shipping. Each webshop sets it up and charges it its own way (WooCommerce
+    tax classes and rates, Shopify tax lines and a discount code, Magento's totals), so
+    what our connectors read is each vendor's own shape of it."""
+
+    vat: Mapping[str, Decimal] = field(default_factory=dict)
+    """SKU -> VAT rate in percent; SKUs not listed are not taxed."""
+    discount_percent: Decimal = Decimal(0)
+    """A discount on every line (a coupon or discount code), in percent."""
+    prices_include_tax: bool = False
+    """The shop's catalogue prices include VAT (else VAT is added on top)."""
+    shipping: Decimal | None = None
+    """Shipping charged, before VAT."""
+    shipping_vat: Decimal = Decimal(0)
+    """VAT rate on shipping, in percent."""
+
+
+def percent_of(amount: Decimal, rate: Decimal, decimals: int) -> Decimal:
+    """`rate` percent of `amount`, rounded half up to the currency's decimals (how a
+    storefront in the emulators rounds a tax or a discount)."""
+    return (amount * rate / 100).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+
+
+def inside(gross: Decimal, rate: Decimal, decimals: int) -> Decimal:
+    """The VAT at `rate` percent inside a price that includes it, rounded half up."""
+    return (gross * rate / (100 + rate)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
 
 
 class EmulatedWebshop(Protocol):
@@ -48,8 +79,11 @@ class EmulatedWebshop(Protocol):
         """This SKU's price as the webshop shows it."""
         ...
 
-    def place_order(self, lines: Mapping[str, int], *, paid: bool = True) -> str:
-        """A customer orders these SKUs (SKU → quantity); `paid` False leaves the order
+    def place_order(
+        self, lines: Mapping[str, int], *, paid: bool = True, pricing: Pricing | None = None
+    ) -> str:
+        """A customer orders these SKUs (SKU → quantity) at the catalogue prices, priced by
+        `pricing` (none: no VAT, no discount, no shipping); `paid` False leaves the order
         awaiting payment. Returns the order id as our connector names it (`WebOrder.order_id`).
         The webshop reduces its stock as the real one does."""
         ...

@@ -35,9 +35,11 @@ from possync.emulators.woocommerce_catalog import PRODUCT_ARGS, VARIATION_ARGS, 
 from possync.emulators.woocommerce_orders import ORDER_ARGS, REFUND_ARGS, Refund
 from possync.emulators.woocommerce_params import (
     BOOL,
+    Arg,
     Json,
     ParamErrors,
     WooError,
+    arg,
     check,
     parse_list,
     php_query,
@@ -46,6 +48,7 @@ from possync.emulators.woocommerce_params import (
     validate_body,
 )
 from possync.emulators.woocommerce_query import (
+    COLLECTION_ARGS,
     ORDER_COLLECTION_ARGS,
     PRODUCT_COLLECTION_ARGS,
     VARIATION_COLLECTION_ARGS,
@@ -69,6 +72,7 @@ from possync.emulators.woocommerce_render import (
     render_webhook,
 )
 from possync.emulators.woocommerce_state import WooState
+from possync.emulators.woocommerce_taxes import TAX_ARGS, TAX_CLASSES
 from possync.emulators.woocommerce_webhooks import WEBHOOK_ARGS
 
 __all__ = ["PREFIX", "WooState", "create_woocommerce_app", "error_body"]
@@ -264,6 +268,7 @@ def create_woocommerce_app(
     _order_routes(router, call)
     _refund_routes(router, call)
     _webhook_routes(router, call)
+    _tax_routes(router, call)
     _install_error_handlers(app)
     control.install(app)
     return app
@@ -686,3 +691,43 @@ def _webhook_routes(router: _Router, call: CallFactory) -> None:
         with call(request, "delete") as c:
             webhook = c.state.webhooks.delete(_path_id(id), c.force())
             return c.respond(render_webhook(webhook, c.state.site, edit=True))
+
+
+# --- tax rates -------------------------------------------------------------------------
+
+
+TAX_COLLECTION_ARGS: dict[str, Arg] = {
+    **COLLECTION_ARGS,
+    "orderby": arg("string", enum=("id", "order", "priority")),
+    "class": arg("string", enum=TAX_CLASSES),
+}
+
+
+def _tax_routes(router: _Router, call: CallFactory) -> None:
+    """GET and POST /taxes (WC_REST_Taxes_Controller): the shop's tax rates."""
+
+    @router.get("/taxes")
+    def list_taxes(request: Request) -> Response:
+        with call(request, "list") as c:
+            query = c.query(TAX_COLLECTION_ARGS)
+            rates = sorted(c.state.orders.taxes.rates.values(), key=lambda r: (r.order, r.id))
+            page = paginate([r.id for r in rates], query)
+            items = [c.state.orders.taxes.rates[i].json() for i in page.ids]
+            return c.collection(items, page, query)
+
+    @router.post("/taxes")
+    def create_tax(request: Request, raw: bytes = RawBody) -> Response:
+        with call(request, "create", raw) as c:
+            body = c.body()
+            validate_body(body, TAX_ARGS)
+            rate = c.state.orders.taxes.create(body)
+            location = f"{c.site_url}{PREFIX}/taxes/{rate.id}"
+            return c.respond(rate.json(), 201, [("Location", location)])
+
+    @router.get("/taxes/{id}")
+    def get_tax(request: Request, id: str) -> Response:
+        with call(request, "view") as c:
+            rate = c.state.orders.taxes.rates.get(_path_id(id))
+            if rate is None:
+                raise WooError("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
+            return c.respond(rate.json())

@@ -7,6 +7,9 @@ back (wc_maybe_increase_stock_levels); a refund with api_restock returns the ref
 quantities; a refund of the whole remaining total marks the order refunded; api_refund
 (default true) asks the payment gateway to pay the money back and fails for gateways that
 cannot. Callers hold the WooState lock.
+
+Taxes are computed when an order's lines are set, as `woocommerce_taxes` describes; the
+order keeps the shop's prices-include-tax setting of that moment.
 """
 
 from __future__ import annotations
@@ -34,13 +37,19 @@ from possync.emulators.woocommerce_params import (
     arg,
     decimal_of,
     invalid_id,
-    money,
     to_bool,
     to_int,
     to_str,
 )
+from possync.emulators.woocommerce_taxes import (
+    TaxRate,
+    TaxTable,
+    exclusive_taxes,
+    inclusive_taxes,
+    round_tax,
+)
 
-ORDER_STATUSES = (
+ORDER_STATUSES: tuple[str, ...] = (
     "pending",
     "processing",
     "on-hold",
@@ -115,6 +124,18 @@ class LineItem:
     parent_name: str | None = None
     meta_data: list[Json] = field(default_factory=list)
     reduced_stock: int = 0  # the `_reduced_stock` item meta
+    tax_class: str = ""
+    taxable: bool = True
+    taxes: dict[int, Decimal] = field(default_factory=dict)  # rate id -> tax on total
+    subtotal_taxes: dict[int, Decimal] = field(default_factory=dict)  # ... on subtotal
+
+    @property
+    def total_tax(self) -> Decimal:
+        return sum(self.taxes.values(), Decimal(0))
+
+    @property
+    def subtotal_tax(self) -> Decimal:
+        return sum(self.subtotal_taxes.values(), Decimal(0))
 
 
 @dataclass
@@ -142,18 +163,41 @@ class Order:
     refund_ids: list[int] = field(default_factory=list)
     stock_reduced: bool = False  # `_order_stock_reduced`
     recorded_sales: bool = False  # `_recorded_sales`
+    prices_include_tax: bool = False
+    decimals: int = 2  # the shop's price decimals
+    tax_items: dict[int, int] = field(default_factory=dict)  # rate id -> tax line item id
+    tax_rates: dict[int, TaxRate] = field(default_factory=dict)  # as they were when charged
 
     @property
     def total(self) -> Decimal:
-        lines = sum((i.total for i in self.line_items), Decimal(0))
+        """calculate_totals: everything with its taxes, rounded to the price decimals."""
+        lines = sum((i.total + i.total_tax for i in self.line_items), Decimal(0))
         extras = sum(
-            (decimal_of(x.get("total")) for x in self.shipping_lines + self.fee_lines), Decimal(0)
+            (
+                decimal_of(x.get("total")) + _line_tax(x)
+                for x in self.shipping_lines + self.fee_lines
+            ),
+            Decimal(0),
         )
-        return lines + extras
+        return round_tax(lines + extras, self.decimals)
 
     @property
     def shipping_total(self) -> Decimal:
         return sum((decimal_of(x.get("total")) for x in self.shipping_lines), Decimal(0))
+
+    @property
+    def shipping_tax(self) -> Decimal:
+        return sum((_line_tax(x) for x in self.shipping_lines), Decimal(0))
+
+    @property
+    def cart_tax(self) -> Decimal:
+        items = sum((i.total_tax for i in self.line_items), Decimal(0))
+        return items + sum((_line_tax(x) for x in self.fee_lines), Decimal(0))
+
+
+def _line_tax(line: Json) -> Decimal:
+    """A shipping or fee line's taxes (kept as `_taxes`: rate id -> amount)."""
+    return sum((decimal_of(v) for v in (line.get("_taxes") or {}).values()), Decimal(0))
 
 
 @dataclass
@@ -186,8 +230,11 @@ class Orders:
         next_id: Callable[[], int],
         now: Callable[[], datetime],
         currency: str,
+        decimals: int = 2,
     ) -> None:
         self._catalog = catalog
+        self.decimals = decimals
+        self.taxes = TaxTable()
         self._next_id = next_id
         self._now = now
         self.currency = currency
@@ -218,6 +265,8 @@ class Orders:
             secrets.choice(string.ascii_letters + string.digits) for _ in range(13)
         )
         draft = Order(0, now, now, key, self.currency)
+        draft.prices_include_tax = self.taxes.prices_include_tax
+        draft.decimals = self.decimals
         self._apply(draft, body)
         draft.id = self._next_id()
         self.orders[draft.id] = draft
@@ -287,6 +336,34 @@ class Orders:
         ]
         order.fee_lines += [self._extra_line(x, "name") for x in _dicts(body, "fee_lines")]
         self._apply_meta(order.meta_data, body.get("meta_data"))
+        if any(body.get(k) for k in ("line_items", "shipping_lines", "fee_lines")):
+            self._calculate_taxes(order)
+
+    def _calculate_taxes(self, order: Order) -> None:
+        """WC_Abstract_Order::calculate_taxes: every line's taxes by its class, the
+        shipping's by the standard rates that tax shipping; then one tax line per rate."""
+        dp = order.decimals
+        for item in order.line_items:
+            rates = self.taxes.for_class(item.tax_class) if item.taxable else []
+            item.taxes = exclusive_taxes(item.total, rates, dp)
+            item.subtotal_taxes = exclusive_taxes(item.subtotal, rates, dp)
+        for line in order.shipping_lines:
+            taxes = exclusive_taxes(decimal_of(line.get("total")), self.taxes.for_shipping(), dp)
+            line["_taxes"] = taxes
+        for line in order.fee_lines:
+            taxable = line.get("tax_status", "taxable") == "taxable"
+            rates = self.taxes.for_class(to_str(line.get("tax_class") or "")) if taxable else []
+            line["_taxes"] = exclusive_taxes(decimal_of(line.get("total")), rates, dp)
+        used: set[int] = set()
+        for item in order.line_items:
+            used |= set(item.taxes)
+        for line in order.shipping_lines + order.fee_lines:
+            used |= set(line.get("_taxes") or {})
+        for rate_id in sorted(used):
+            if rate_id not in order.tax_items:
+                self._item_id += 1
+                order.tax_items[rate_id] = self._item_id
+            order.tax_rates[rate_id] = self.taxes.rates[rate_id]
 
     @staticmethod
     def _check_customer(body: Mapping[str, Any]) -> None:
@@ -312,6 +389,11 @@ class Orders:
         item.quantity = to_int(given.get("quantity", 1))
         price = decimal_of(product.price) if product is not None else Decimal(0)
         item.subtotal = item.total = price * item.quantity
+        if self.taxes.prices_include_tax and item.taxable:
+            # the checkout's way: the gross price stays, its taxes come out of it
+            rates = self.taxes.for_class(item.tax_class)
+            inside = sum(inclusive_taxes(item.total, rates, order.decimals).values(), Decimal(0))
+            item.subtotal = item.total = item.total - inside
         self._set_item_props(item, given)
         order.line_items.append(item)
 
@@ -332,6 +414,17 @@ class Orders:
         item.product_id = parent.id if parent is not None else product.id
         item.variation_id = product.id if product.is_variation else 0
         item.sku = product.sku
+        taxed = parent if parent is not None else product
+        own_class = to_str(product.extra.get("tax_class") or "")
+        item.tax_class = (
+            own_class
+            if own_class not in ("", "parent") or parent is None
+            else to_str(taxed.extra.get("tax_class") or "")
+        )
+        status = to_str(product.extra.get("tax_status") or "")
+        if status in ("", "parent") and parent is not None:
+            status = to_str(parent.extra.get("tax_status") or "")
+        item.taxable = (status or "taxable") == "taxable"
         if parent is not None:
             options = " ".join(a["option"] for a in product.attributes)
             item.name = f"{parent.name} - {options}" if options else parent.name
@@ -365,7 +458,7 @@ class Orders:
     def _extra_line(self, given: Mapping[str, Any], title_key: str) -> Json:
         self._item_id += 1
         line = {k: v for k, v in given.items() if k not in ("id", "total")}
-        line.update(id=self._item_id, total=money(decimal_of(given.get("total"))))
+        line.update(id=self._item_id, total=f"{decimal_of(given.get('total')):f}")
         line.setdefault(title_key, "")
         return line
 

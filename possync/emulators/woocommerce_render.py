@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from decimal import Decimal
 from html import unescape
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from urllib.parse import quote
 from possync.emulators.woocommerce_catalog import Catalog, Product, min_child_price
 from possync.emulators.woocommerce_orders import LineItem, Order, Orders, Refund, RefundLine
 from possync.emulators.woocommerce_params import Json, decimal_of, money, wc_date
+from possync.emulators.woocommerce_taxes import money_text
 from possync.emulators.woocommerce_webhooks import Webhook
 
 WC_VERSION = "9.4.2"  # the WooCommerce version the emulator claims (orders carry it)
@@ -204,7 +206,19 @@ def render_variation(catalog: Catalog, item: Product, site: Site) -> Json:
     }
 
 
-def _line_item(item: LineItem) -> Json:
+def _taxes(taxes: dict[int, Decimal], subtotals: dict[int, Decimal] | None) -> list[Json]:
+    """A line's `taxes`: the stored per-rate amounts (unformatted, as WooCommerce keeps
+    them), `subtotal` only on product and fee lines."""
+    out: list[Json] = []
+    for rate_id, amount in taxes.items():
+        entry: Json = {"id": rate_id, "total": f"{amount:f}"}
+        if subtotals is not None:
+            entry["subtotal"] = f"{subtotals.get(rate_id, Decimal(0)):f}"
+        out.append(entry)
+    return out
+
+
+def _line_item(item: LineItem, dp: int) -> Json:
     quantity = max(1, abs(item.quantity))
     return {
         "id": item.id,
@@ -212,12 +226,12 @@ def _line_item(item: LineItem) -> Json:
         "product_id": item.product_id,
         "variation_id": item.variation_id,
         "quantity": item.quantity,
-        "tax_class": "",
-        "subtotal": money(item.subtotal),
-        "subtotal_tax": "0.00",
-        "total": money(item.total),
-        "total_tax": "0.00",
-        "taxes": [],
+        "tax_class": item.tax_class,
+        "subtotal": money_text(item.subtotal, dp),
+        "subtotal_tax": money_text(item.subtotal_tax, dp),
+        "total": money_text(item.total, dp),
+        "total_tax": money_text(item.total_tax, dp),
+        "taxes": _taxes(item.taxes, item.subtotal_taxes),
         "meta_data": item.meta_data,
         "sku": item.sku,
         "price": float(item.total / quantity),
@@ -227,15 +241,19 @@ def _line_item(item: LineItem) -> Json:
 
 
 def render_order(orders: Orders, order: Order, site: Site) -> Json:
-    """WC_REST_Orders_Controller (wc/v3), without taxes and coupons."""
+    """WC_REST_Orders_Controller (wc/v3), without coupons (a discount is a line whose total
+    is below its subtotal, as an admin sets it)."""
     total = order.total
+    dp = order.decimals
+    discount = sum((i.subtotal - i.total for i in order.line_items), Decimal(0))
+    discount_tax = sum((i.subtotal_tax - i.total_tax for i in order.line_items), Decimal(0))
     return {
         "id": order.id,
         "parent_id": order.parent_id,
         "status": order.status,
         "currency": order.currency,
         "version": WC_VERSION,
-        "prices_include_tax": False,
+        "prices_include_tax": order.prices_include_tax,
         **_dates(
             site,
             date_created=order.date_created,
@@ -243,13 +261,13 @@ def render_order(orders: Orders, order: Order, site: Site) -> Json:
             date_completed=order.date_completed,
             date_paid=order.date_paid,
         ),
-        "discount_total": "0.00",
-        "discount_tax": "0.00",
-        "shipping_total": money(order.shipping_total),
-        "shipping_tax": "0.00",
-        "cart_tax": "0.00",
-        "total": money(total),
-        "total_tax": "0.00",
+        "discount_total": money_text(discount, dp),
+        "discount_tax": money_text(discount_tax, dp),
+        "shipping_total": money_text(order.shipping_total, dp),
+        "shipping_tax": money_text(order.shipping_tax, dp),
+        "cart_tax": money_text(order.cart_tax, dp),
+        "total": money_text(total, dp),
+        "total_tax": money_text(order.cart_tax + order.shipping_tax, dp),
         "customer_id": order.customer_id,
         "order_key": order.order_key,
         "billing": dict(order.billing),
@@ -264,10 +282,10 @@ def render_order(orders: Orders, order: Order, site: Site) -> Json:
         "cart_hash": "",
         "number": str(order.id),
         "meta_data": order.meta_data,
-        "line_items": [_line_item(i) for i in order.line_items],
-        "tax_lines": [],
-        "shipping_lines": [_extra(x, shipping=True) for x in order.shipping_lines],
-        "fee_lines": [_extra(x, shipping=False) for x in order.fee_lines],
+        "line_items": [_line_item(i, dp) for i in order.line_items],
+        "tax_lines": _tax_lines(order),
+        "shipping_lines": [_extra(x, dp, shipping=True) for x in order.shipping_lines],
+        "fee_lines": [_extra(x, dp, shipping=False) for x in order.fee_lines],
         "coupon_lines": [],
         "refunds": [
             {"id": r.id, "reason": r.reason, "total": money(-r.amount)}
@@ -285,13 +303,52 @@ def render_order(orders: Orders, order: Order, site: Site) -> Json:
     }
 
 
-def _extra(line: Json, shipping: bool) -> Json:
-    base: Json = {"total_tax": "0.00", "taxes": [], "meta_data": []}
+def _extra(line: Json, dp: int, shipping: bool) -> Json:
+    taxes: dict[int, Decimal] = {
+        int(k): decimal_of(v) for k, v in (line.get("_taxes") or {}).items()
+    }
+    base: Json = {
+        "total_tax": money_text(sum(taxes.values(), Decimal(0)), dp),
+        "taxes": _taxes(taxes, None if shipping else taxes),
+        "meta_data": [],
+    }
     if shipping:
         base.update(method_title="", method_id="", instance_id="")
     else:
         base.update(name="", tax_class="", tax_status="taxable")
-    return {**base, **line}
+    shown = {k: v for k, v in line.items() if k != "_taxes"}
+    shown["total"] = money_text(decimal_of(shown.get("total")), dp)
+    return {**base, **shown}
+
+
+def _tax_lines(order: Order) -> list[Json]:
+    """One WC_Order_Item_Tax per rate the order was charged (its data as the REST API
+    answers it, `rate_percent` included)."""
+    out: list[Json] = []
+    for rate_id, item_id in order.tax_items.items():
+        rate = order.tax_rates[rate_id]
+        items = sum((i.taxes.get(rate_id, Decimal(0)) for i in order.line_items), Decimal(0)) + sum(
+            (decimal_of((x.get("_taxes") or {}).get(rate_id)) for x in order.fee_lines),
+            Decimal(0),
+        )
+        shipping = sum(
+            (decimal_of((x.get("_taxes") or {}).get(rate_id)) for x in order.shipping_lines),
+            Decimal(0),
+        )
+        out.append(
+            {
+                "id": item_id,
+                "rate_code": rate.code,
+                "rate_id": rate_id,
+                "label": rate.name,
+                "compound": rate.compound,
+                "tax_total": money_text(items, order.decimals),
+                "shipping_tax_total": money_text(shipping, order.decimals),
+                "rate_percent": float(rate.rate),
+                "meta_data": [],
+            }
+        )
+    return out
 
 
 def _refund_line(line: RefundLine, with_refund_total: bool) -> Json:

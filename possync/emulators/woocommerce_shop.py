@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -14,12 +15,15 @@ from possync.config import WooCommerceConfig
 from possync.emulators.control import EmulatorControl
 from possync.emulators.demo import DemoProduct
 from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.webshops import count_writes
+from possync.emulators.webshops import Pricing, count_writes, inside, percent_of
 from possync.emulators.woocommerce import WooState, create_woocommerce_app
 from possync.emulators.woocommerce_params import price_text
+from possync.money import minor_units
 
 CK, CS = "ck_demo", "cs_demo"  # the emulator's documented demo key
 ORDER_TOPICS = ("order.created", "order.updated")
+# The tax classes a VAT rate is given, in this order (WooCommerce's built-in classes).
+RATE_CLASSES = ("standard", "reduced-rate")
 
 
 class WooCommerceWebshop:
@@ -70,23 +74,75 @@ class WooCommerceWebshop:
 
     # -- customers ----------------------------------------------------------------------
 
-    def place_order(self, lines: Mapping[str, int], *, paid: bool = True) -> str:
+    def place_order(
+        self, lines: Mapping[str, int], *, paid: bool = True, pricing: Pricing | None = None
+    ) -> str:
+        """The order through POST /orders. With `pricing`, the admin first sets up the VAT
+        (a tax rate per class, each product's tax class, "prices entered with tax"), and a
+        discount is the line's total below its subtotal, as WooCommerce stores a coupon's
+        effect (totals without tax)."""
         items = []
-        for sku, quantity in lines.items():
-            item_id = self.state.id_for_sku(sku)
-            product = self.state.product_json(item_id)
-            if product.get("parent_id"):
-                item = {"product_id": product["parent_id"], "variation_id": item_id}
-            else:
-                item = {"product_id": item_id}
-            items.append({**item, "quantity": quantity})
-        body = {
-            "status": "processing" if paid else "pending",
-            "line_items": items,
-            "payment_method": "stripe",
-        }
         with self.http() as http:
+            classes = self._tax_classes(http, pricing) if pricing else {}
+            for sku, quantity in lines.items():
+                item_id = self.state.id_for_sku(sku)
+                product = self.state.product_json(item_id)
+                if product.get("parent_id"):
+                    item = {"product_id": product["parent_id"], "variation_id": item_id}
+                else:
+                    item = {"product_id": item_id}
+                item = {**item, "quantity": quantity}
+                if pricing is not None:
+                    rate = pricing.vat.get(sku, Decimal(0))
+                    tax_class = classes.get(rate, "zero-rate")
+                    if product.get("tax_class") != tax_class:
+                        http.put(self._path(sku), json={"tax_class": tax_class}).raise_for_status()
+                    if pricing.discount_percent:
+                        item.update(_discounted(product, quantity, rate, pricing, self._dp))
+                items.append(item)
+            body: dict[str, Any] = {
+                "status": "processing" if paid else "pending",
+                "line_items": items,
+                "payment_method": "stripe",
+            }
+            if pricing is not None and pricing.shipping is not None:
+                body["shipping_lines"] = [
+                    {
+                        "method_id": "flat_rate",
+                        "method_title": "Flat rate",
+                        "total": f"{pricing.shipping:f}",
+                    }
+                ]
             return str(http.post("/orders", json=body).raise_for_status().json()["id"])
+
+    @property
+    def _dp(self) -> int:
+        return minor_units(self.state.orders.currency)
+
+    def _tax_classes(self, http: httpx.Client, pricing: Pricing) -> dict[Decimal, str]:
+        """VAT rate -> the tax class holding it, adding the rates the shop lacks; shipping
+        is taxed by the standard class. The demo shop has two classes with a rate."""
+        self.state.set_prices_include_tax(pricing.prices_include_tax)
+        existing = http.get("/taxes", params={"per_page": "100"}).raise_for_status().json()
+        classes = {Decimal(t["rate"]): t["class"] for t in existing}
+        wanted = sorted({r for r in pricing.vat.values() if r} - set(classes))
+        if pricing.shipping_vat and pricing.shipping_vat not in classes:
+            wanted = [pricing.shipping_vat, *[r for r in wanted if r != pricing.shipping_vat]]
+        free = [c for c in RATE_CLASSES if c not in classes.values()]
+        if len(wanted) > len(free):
+            raise ValueError(f"the emulated shop holds {len(RATE_CLASSES)} VAT rates, not more")
+        for rate, tax_class in zip(wanted, free, strict=False):
+            body = {
+                "rate": f"{rate:.4f}",
+                "name": "VAT",
+                "class": tax_class,
+                "shipping": tax_class == "standard",
+            }
+            http.post("/taxes", json=body).raise_for_status()
+            classes[rate] = tax_class
+        if pricing.shipping_vat and classes[pricing.shipping_vat] != "standard":
+            raise ValueError("shipping is taxed at the standard class's rate")
+        return classes
 
     def set_status(self, order_id: str, status: str) -> None:
         with self.http() as http:
@@ -156,3 +212,19 @@ def start_woocommerce(
     state.seed(catalogue)
     app = create_woocommerce_app(state, consumer_key=CK, consumer_secret=CS)
     return WooCommerceWebshop(state, serve_in_thread(app, host, port), app.state.control)
+
+
+def _discounted(
+    product: Mapping[str, Any], quantity: int, rate: Decimal, pricing: Pricing, dp: int
+) -> dict[str, str]:
+    """A line's subtotal and total without tax once the discount is taken off: what a
+    percentage coupon leaves of the catalogue price (with tax taken out first when the
+    shop's prices include it)."""
+    gross = Decimal(str(product["price"])) * quantity
+    paid = gross - percent_of(gross, pricing.discount_percent, dp)
+    if pricing.prices_include_tax:
+        return {
+            "subtotal": f"{gross - inside(gross, rate, dp):f}",
+            "total": f"{paid - inside(paid, rate, dp):f}",
+        }
+    return {"subtotal": f"{gross:f}", "total": f"{paid:f}"}

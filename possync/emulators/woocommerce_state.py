@@ -23,6 +23,7 @@ from possync.emulators.woocommerce_params import Json, now_seconds, price_text
 from possync.emulators.woocommerce_query import OrderedCache
 from possync.emulators.woocommerce_render import Site, render_order, render_product
 from possync.emulators.woocommerce_webhooks import Delivery, WebhookHub
+from possync.money import minor_units
 
 # Gateways for which the emulator pretends a refund through the payment provider works.
 REFUNDING_GATEWAYS = frozenset({"stripe", "woocommerce_payments", "ppcp-gateway"})
@@ -37,7 +38,10 @@ class WooState:
         self._ids = itertools.count(1)
         self.site = Site("http://localhost", ZoneInfo(timezone), currency)
         self.catalog = Catalog(self.allocate_id, self.now)
-        self.orders = Orders(self.catalog, self.allocate_id, self.now, currency)
+        # The shop's price decimals (woocommerce_price_num_decimals) as the currency has them.
+        self.orders = Orders(
+            self.catalog, self.allocate_id, self.now, currency, minor_units(currency)
+        )
         self.orders.refund_gateways = set(REFUNDING_GATEWAYS)
         self.webhooks = WebhookHub(self.lock, self.now)
         self.cache = OrderedCache()
@@ -103,6 +107,12 @@ class WooState:
         """The item as GET /products/{id} would show it."""
         with self.lock:
             return render_product(self.catalog, self._item(product_or_variation_id), self.site)
+
+    def set_prices_include_tax(self, include: bool) -> None:
+        """The admin's "Prices entered with tax" setting (woocommerce_prices_include_tax);
+        orders keep the setting they were placed under."""
+        with self.lock:
+            self.orders.taxes.prices_include_tax = include
 
     def deliveries(self, webhook_id: int | None = None) -> list[Delivery]:
         """Every webhook delivery attempt so far, oldest first."""

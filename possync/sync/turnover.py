@@ -5,7 +5,8 @@ voucher they become.
 
     day_bounds   [start, end) of a local day in UTC; 23 or 25 hours on DST days
     figures      net sales and VAT per rate, refunds per rate, payments and refunds per
-                 tender, and the rounding between what was tendered and what was sold
+                 tender, and the rounding between what was tendered and what was sold;
+                 web orders' sales (and their refunds) left out or taken in by `web_sales`
     voucher      the journal lines under the shop's account mapping; a voucher that does
                  not balance (an unmapped rate, a rounding beyond reason) is refused with
                  the day and the difference
@@ -17,17 +18,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from possync.accounting import PosRefund, PosSale, TaxedAmount, TenderKind, Voucher, VoucherLine
 from possync.config import AccountMapping
-from possync.money import from_minor, to_minor
+from possync.money import from_minor, minor_units, to_minor
 
 __all__ = [
     "DayFigures",
     "UnbalancedVoucher",
+    "WebSales",
     "day_bounds",
     "figures",
     "rate_key",
@@ -35,6 +38,10 @@ __all__ = [
 ]
 
 TENDERS: tuple[TenderKind, ...] = ("cash", "card", "other")
+WebSales = Literal["exclude", "include"]
+"""What the day's turnover does with the POS sales possync booked for web orders:
+`exclude` them (the webshop's revenue reaches the books from the webshop, so counting
+them here too would book it twice) or `include` them (at the price paid, VAT as charged)."""
 
 
 class UnbalancedVoucher(ValueError):
@@ -56,24 +63,11 @@ def rate_key(rate: Decimal) -> str:
 
 
 @dataclass(frozen=True)
-class _Units:
-    """Amounts of one currency to and from its minor units, exactly (an amount with more
-    decimals than the currency has raises MoneyError: it is never rounded here)."""
-
-    currency: str
-
-    def minor(self, amount: Decimal) -> int:
-        return to_minor(amount, self.currency)
-
-    def money(self, minor: int) -> Decimal:
-        if not minor and not self.currency:
-            return Decimal(0)  # a day without sales may not know its currency
-        return from_minor(minor, self.currency)
-
-
-@dataclass(frozen=True)
 class DayFigures:
-    """One day's turnover, in the shop's currency (amounts at its own decimals)."""
+    """One day's turnover, in the shop's currency (amounts as Decimal at its decimals).
+
+    `web_*` say what became of the web orders' sales and refunds of the day: left out
+    (`web_sales` "exclude") or counted in the figures above ("include")."""
 
     day: date
     currency: str
@@ -82,7 +76,25 @@ class DayFigures:
     net_by_rate: dict[str, Decimal] = field(default_factory=dict)  # sales - refunds
     vat_by_rate: dict[str, Decimal] = field(default_factory=dict)
     tenders: dict[str, Decimal] = field(default_factory=dict)  # payments - refunds paid
-    rounding: Decimal = Decimal(0)  # tendered - (net + VAT)
+    rounding: Decimal = Decimal("0.00")  # tendered - (net + VAT)
+    web_sales: WebSales = "exclude"
+    web_orders: int = 0
+    web_refunds: int = 0
+    web_gross: Decimal = Decimal("0.00")  # the web sales' gross less their refunds
+
+    @property
+    def web_note(self) -> str:
+        """What the voucher did with the day's web sales, in a sentence."""
+        if self.web_sales == "exclude":
+            return (
+                f"web sales excluded: {self.web_orders} web order(s) and {self.web_refunds} "
+                f"refund(s), {self.web_gross} {self.currency} gross, reach the books from the "
+                "webshop"
+            )
+        return (
+            f"web sales included at the price paid, VAT as charged: {self.web_orders} web "
+            f"order(s) and {self.web_refunds} refund(s), {self.web_gross} {self.currency} gross"
+        )
 
     @property
     def gross(self) -> Decimal:
@@ -103,18 +115,18 @@ class DayFigures:
         return rows
 
 
-def _spread(refund: PosRefund, sale: PosSale | None, units: _Units) -> list[TaxedAmount]:
+def _spread(refund: PosRefund, sale: PosSale | None, currency: str) -> list[TaxedAmount]:
     """A refund's amount over the refunded sale's VAT rates, in proportion to their gross,
-    the VAT part of each share taken at its rate (to the nearest minor unit); the last
-    share takes the minor units left."""
+    the VAT part of each share taken at its rate; the last share takes the minor units
+    left."""
     if refund.lines:
         return list(refund.lines)
-    total = units.minor(refund.amount)
+    total = to_minor(refund.amount, currency)
     if sale is None or not sale.lines:
         return [TaxedAmount(vat_rate=Decimal(0), net=refund.amount, vat=Decimal(0))]
     gross: dict[Decimal, int] = {}
     for line in sale.lines:
-        gross[line.vat_rate] = gross.get(line.vat_rate, 0) + units.minor(line.net + line.vat)
+        gross[line.vat_rate] = gross.get(line.vat_rate, 0) + to_minor(line.net + line.vat, currency)
     whole = sum(gross.values()) or 1
     shares: list[TaxedAmount] = []
     left = total
@@ -126,7 +138,11 @@ def _spread(refund: PosRefund, sale: PosSale | None, units: _Units) -> list[Taxe
             (Decimal(share) * rate / (100 + rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         )
         shares.append(
-            TaxedAmount(vat_rate=rate, net=units.money(share - vat), vat=units.money(vat))
+            TaxedAmount(
+                vat_rate=rate,
+                net=from_minor(share - vat, currency),
+                vat=from_minor(vat, currency),
+            )
         )
     return shares
 
@@ -137,27 +153,46 @@ def figures(
     sales: Iterable[PosSale],
     refunds: Iterable[PosRefund],
     refunded_sales: Mapping[str, PosSale],
+    *,
+    web_sales: WebSales = "exclude",
 ) -> DayFigures:
     """The day's figures; refunds count on their own day, at the refunded sale's rates.
-    Amounts are summed in `currency`'s own minor units (ISO 4217: KWD 3, JPY 0)."""
-    units = _Units(currency)
+    A web order's sale (`PosSale.web`) and a refund of one follow `web_sales`; a refund
+    whose sale the POS does not name is the register's. Amounts are summed in the
+    currency's minor units (ISO 4217), exactly."""
+    minor = minor_units(currency) if currency else 2
+
+    def units(amount: Decimal) -> int:
+        return to_minor(amount, currency) if currency else int(amount.scaleb(minor))
+
+    def money(amount: int) -> Decimal:
+        return from_minor(amount, currency) if currency else Decimal(amount).scaleb(-minor)
+
     lines: list[tuple[str, int, int]] = []
     tenders: list[tuple[str, int]] = []
-    n_sales = n_refunds = 0
+    n_sales = n_refunds = web_orders = web_refunds = web_gross = 0
     for sale in sales:
+        if sale.web:
+            web_orders += 1
+            web_gross += sum(units(x.net + x.vat) for x in sale.lines)
+            if web_sales == "exclude":
+                continue
         n_sales += 1
-        lines += [
-            (rate_key(x.vat_rate), units.minor(x.net), units.minor(x.vat)) for x in sale.lines
-        ]
-        tenders += [(t.kind, units.minor(t.amount)) for t in sale.tenders]
+        lines += [(rate_key(x.vat_rate), units(x.net), units(x.vat)) for x in sale.lines]
+        tenders += [(t.kind, units(t.amount)) for t in sale.tenders]
     for refund in refunds:
-        n_refunds += 1
         original = refunded_sales.get(refund.sale_id or "")
+        if original is not None and original.web:
+            web_refunds += 1
+            web_gross -= units(refund.amount)
+            if web_sales == "exclude":
+                continue
+        n_refunds += 1
         lines += [
-            (rate_key(x.vat_rate), -units.minor(x.net), -units.minor(x.vat))
-            for x in _spread(refund, original, units)
+            (rate_key(x.vat_rate), -units(x.net), -units(x.vat))
+            for x in _spread(refund, original, currency)
         ]
-        tenders.append((refund.tender, -units.minor(refund.amount)))
+        tenders.append((refund.tender, -units(refund.amount)))
     by_rate = (
         pd.DataFrame(lines, columns=["rate", "net", "vat"]).groupby("rate", sort=True).sum()
         if lines
@@ -175,10 +210,14 @@ def figures(
         currency=currency,
         sales=n_sales,
         refunds=n_refunds,
-        net_by_rate={str(r): units.money(int(v)) for r, v in by_rate["net"].items()},
-        vat_by_rate={str(r): units.money(int(v)) for r, v in by_rate["vat"].items()},
-        tenders={str(k): units.money(int(v)) for k, v in by_tender.items()},
-        rounding=units.money(tendered - sold),
+        net_by_rate={str(r): money(int(v)) for r, v in by_rate["net"].items()},
+        vat_by_rate={str(r): money(int(v)) for r, v in by_rate["vat"].items()},
+        tenders={str(k): money(int(v)) for k, v in by_tender.items()},
+        rounding=money(tendered - sold),
+        web_sales=web_sales,
+        web_orders=web_orders,
+        web_refunds=web_refunds,
+        web_gross=money(web_gross),
     )
 
 
@@ -231,7 +270,7 @@ def voucher(
         day=day,
         currency=figures.currency,
         narration=f"Daily turnover {day.isoformat()} ({figures.sales} sales, "
-        f"{figures.refunds} refunds)",
+        f"{figures.refunds} refunds; web sales {figures.web_sales}d)",
         lines=tuple(lines),
     )
     if built.imbalance:

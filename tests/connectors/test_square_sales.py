@@ -394,3 +394,35 @@ def test_ranges_must_be_aware_and_not_empty(square: tuple[SquareState, RunningSe
         list(pos.sales_between(datetime(2024, 1, 1), moment))
     with pytest.raises(ValueError, match="empty"):
         list(pos.refunds_between(moment, moment))
+
+
+def _order(source: str, currency: str, amount: int, tax: int) -> dict[str, Any]:
+    def money(value: int) -> dict[str, Any]:
+        return {"amount": value, "currency": currency}
+
+    return {
+        "id": "CSTRXB2FXMKKSGA57ZRSBJA6",
+        "state": "COMPLETED",
+        "closed_at": "2026-03-02T10:00:00Z",
+        "source": {"name": source},
+        "taxes": [{"uid": "vat-1", "percentage": "10", "type": "INCLUSIVE"}],
+        "line_items": [
+            {
+                "total_money": money(amount),
+                "total_tax_money": money(tax),
+                "applied_taxes": [{"tax_uid": "vat-1", "applied_money": money(tax)}],
+            }
+        ],
+        "tenders": [{"type": "OTHER", "amount_money": money(amount)}],
+        "total_money": money(amount),
+    }
+
+
+def test_a_web_orders_sale_is_known_by_its_source_and_read_in_its_currencys_units() -> None:
+    web = sale_from(_order("possync · shopify", "JPY", 1100, 100))
+    assert web is not None and web.web
+    assert web.lines == (TaxedAmount(vat_rate=Decimal(10), net=Decimal(1000), vat=Decimal(100)),)
+    assert web.tenders == (Tender(kind="other", amount=Decimal(1100)),)
+    register = sale_from(_order("Square Point of Sale", "KWD", 1100, 100))
+    assert register is not None and not register.web
+    assert register.lines[0].net == Decimal("1.000") and register.currency == "KWD"

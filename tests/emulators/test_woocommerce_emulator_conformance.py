@@ -91,6 +91,7 @@ def _scenario(c: httpx.Client) -> None:
     _ok(c.delete(f"/products/{created['create'][0]['id']}", params={"force": "true"}))
     _variation_scenario(c, parent["id"], variation_id)
     _order_scenario(c, simple["id"], variation_id)
+    _tax_scenario(c, simple["id"])
     _webhook_scenario(c)
 
 
@@ -110,6 +111,21 @@ def _variation_scenario(c: httpx.Client, parent_id: int, variation_id: int) -> N
     _ok(c.put(f"{base}/batch", json={"delete": [result["create"][0]["id"]]}))
     _ok(c.patch(f"{base}/batch", json={"update": [{"id": variation_id, "stock_quantity": 2}]}))
     _ok(c.delete(f"{base}/{made['id']}", params={"force": "true"}))
+
+
+def _tax_scenario(c: httpx.Client, product_id: int) -> None:
+    """Tax rates, and a taxed, discounted order with shipping (line taxes, tax_lines)."""
+    standard = {"rate": "25.0000", "name": "VAT", "class": "standard", "shipping": True}
+    made = _ok(c.post("/taxes", json=standard), 201)
+    _ok(c.post("/taxes", json={"rate": "12.0000", "name": "VAT", "class": "reduced-rate"}), 201)
+    _ok(c.get("/taxes"))
+    _ok(c.get(f"/taxes/{made['id']}"))
+    c.get("/taxes/99999999")  # 404
+    lines = [{"product_id": product_id, "quantity": 2, "subtotal": "20.00", "total": "18.00"}]
+    shipping = [{"method_id": "flat_rate", "method_title": "Flat rate", "total": "5.00"}]
+    body = {"status": "processing", "billing": {"first_name": "Ada", "email": "ada@example.com"},
+            "line_items": lines, "shipping_lines": shipping}  # fmt: skip
+    _ok(c.post("/orders", json=body), 201)
 
 
 def _order_scenario(c: httpx.Client, product_id: int, variation_id: int) -> None:
@@ -171,6 +187,7 @@ EXPECTED_ROUTES = {
         ("GET", "/orders/{order_id}/refunds/{id}"),
         ("GET", "/webhooks"), ("POST", "/webhooks"), ("GET", "/webhooks/{id}"),
         ("PUT", "/webhooks/{id}"), ("DELETE", "/webhooks/{id}"),
+        ("GET", "/taxes"), ("POST", "/taxes"), ("GET", "/taxes/{id}"),
     ]
 }  # fmt: skip
 

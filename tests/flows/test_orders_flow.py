@@ -9,18 +9,30 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from prefect.settings import PREFECT_API_URL
+from pydantic import SecretStr
 
+from blocks import SyncSettings, XeroCredentials
 from flows.orders import transfer_orders
 from flows.refunds import process_refunds
 from flows.stock import sync_stock
+from flows.turnover import send_daily_turnover
 from possync.emulators.control import FaultConfig
 from possync.emulators.demo import demo_catalogue
+from possync.emulators.server import serve_in_thread
+from possync.emulators.square_seed import SeedLine, SeedSale
+from possync.emulators.webshops import Pricing, percent_of
+from possync.emulators.xero import DEMO_TOKEN, PREFIX, create_xero_app
+from possync.emulators.xero_state import DEMO_TENANT_ID, XeroState
+from possync.money import from_minor
 from possync.store import Store
 from tests.shop import CK, CS, EmulatedShop, running_shop
 
@@ -273,3 +285,118 @@ def test_webshop_never_shows_more_than_pos_minus_reservations(
         assert shop.web_stock(sku) == int(shop.pos_count(sku))
     finally:
         store.close()
+
+
+PRICED = [v.sku for p in CATALOGUE if p.simple for v in p.variants if v.stock >= 8][:3]
+
+
+def web_pricing(include: bool) -> Pricing:
+    """A 10 % discount on every line, 25 % and 12 % VAT and a zero-rated line, shipping at
+    25 %: what a Danish or Swedish webshop's order really carries."""
+    return Pricing(
+        vat={PRICED[0]: Decimal(25), PRICED[1]: Decimal(12)},
+        discount_percent=Decimal(10),
+        prices_include_tax=include,
+        shipping=Decimal("39.20"),
+        shipping_vat=Decimal(25),
+    )
+
+
+@pytest.mark.parametrize("include", [False, True], ids=["vat-added", "vat-included"])
+def test_a_discounted_order_with_two_vat_rates_is_sold_at_the_price_paid(
+    shop: EmulatedShop, include: bool
+) -> None:
+    order_id = shop.web_order(
+        {PRICED[0]: 2, PRICED[1]: 1, PRICED[2]: 3}, pricing=web_pricing(include)
+    )
+    charged = shop.web_charged(order_id)
+    assert charged.tax_by_rate.keys() == {Decimal(25), Decimal(12)}  # the order is what we mean
+    assert transfer_orders()["transferred"] == 1
+    [found] = shop.pos_orders()
+    sale: dict[str, Any] = dict(found)
+    # The customer's money, not the register's catalogue prices, and the VAT as charged.
+    assert from_minor(sale["total_money"]["amount"], "DKK") == charged.total
+    assert from_minor(sale["total_tax_money"]["amount"], "DKK") == charged.tax
+    per_rate: dict[Decimal, Decimal] = {}
+    for tax in sale.get("taxes") or []:
+        rate = Decimal(tax["percentage"]).normalize()
+        amount = from_minor(tax["applied_money"]["amount"], "DKK")
+        per_rate[rate] = per_rate.get(rate, Decimal(0)) + amount
+    assert per_rate == charged.tax_by_rate
+    paid = sum(p.total for p in shop.square.sales.payments.values())
+    assert from_minor(paid, "DKK") == charged.total
+
+
+@pytest.fixture
+def xero(shop: EmulatedShop) -> Iterator[XeroState]:
+    state = XeroState()
+    app = create_xero_app(state, access_token=DEMO_TOKEN, tenant_id=DEMO_TENANT_ID)
+    server = serve_in_thread(app)
+    XeroCredentials(
+        base_url=f"{server.url}{PREFIX}",
+        access_token=SecretStr(DEMO_TOKEN),
+        tenant_id=DEMO_TENANT_ID,
+    ).save("possync-xero", overwrite=True)
+    try:
+        yield state
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("web_sales", ["exclude", "include"])
+def test_the_days_voucher_leaves_web_sales_to_the_webshop_or_takes_them_at_the_price_paid(
+    shop: EmulatedShop, xero: XeroState, web_sales: Literal["exclude", "include"]
+) -> None:
+    SyncSettings(
+        webshop=shop.web.system,
+        shop="test-shop",
+        web_sales=web_sales,
+        revenue_accounts={"25": "200", "12": "260", "0": "260"},
+    ).save("possync-settings", overwrite=True)
+    lines = {PRICED[0]: 2, PRICED[1]: 1, PRICED[2]: 3}
+    order_id = shop.web_order(lines, pricing=web_pricing(False))
+    charged = shop.web_charged(order_id)
+    assert transfer_orders()["transferred"] == 1
+    [sale] = shop.pos_orders()
+    closed = datetime.fromisoformat(str(sale["closed_at"]).replace("Z", "+00:00"))
+    day = closed.astimezone(ZoneInfo("Europe/Copenhagen")).date()
+    # and a sale at the register the same day: 100.00 + 25.00 VAT by card
+    shop.square.seed_sales([SeedSale(closed_at=closed, lines=(SeedLine(price=12500),))])
+    # the customer gets 10.00 back: a Square refund of the web order's payment
+    shop.refund(order_id, {}, amount="10.00", restock=False)
+    assert process_refunds()["refunded"] == 1
+    [result] = send_daily_turnover(day=day)
+    assert result["outcome"] == "posted"
+    [journal] = xero.journals()
+    booked: dict[str, Decimal] = {}
+    for line in journal.lines:
+        what = (line.description or "").removesuffix(f" {day.isoformat()}")
+        booked[what] = booked.get(what, Decimal(0)) + line.amount
+    if web_sales == "exclude":  # the webshop's revenue reaches the books from the webshop
+        assert booked == {
+            "card": Decimal("125.00"),
+            "sales 25 % VAT": Decimal("-100.00"),
+            "VAT": Decimal("-25.00"),
+        }
+        return
+    prices = {v.sku: v.price for p in CATALOGUE for v in p.variants}
+
+    def net(sku: str) -> Decimal:  # what the line cost without VAT: the list price less 10 %
+        listed = prices[sku] * lines[sku]
+        return listed - percent_of(listed, Decimal(10), 2)
+
+    # the web order's payment as the customer paid it, less what was paid back
+    assert booked.pop("other") == charged.total - Decimal("10.00")
+    assert booked.pop("card") == Decimal("125.00")
+    refund = {  # the 10.00 taken back at the sale's rates, net and VAT (spread by gross)
+        key: booked[key] - sold
+        for key, sold in {
+            "sales 25 % VAT": -(Decimal("100.00") + net(PRICED[0]) + Decimal("39.20")),
+            "sales 12 % VAT": -net(PRICED[1]),
+            "sales 0 % VAT": -net(PRICED[2]),
+            "VAT": -(Decimal("25.00") + charged.tax),
+        }.items()
+    }
+    assert sum(refund.values()) == Decimal("10.00")
+    assert all(Decimal(0) <= back < Decimal("10.00") for back in refund.values())
+    assert charged.tax == sum(charged.tax_by_rate.values())

@@ -175,3 +175,62 @@ def test_figures_keep_each_currencys_own_minor_units() -> None:
     assert [str(v) for v in yen.net_by_rate.values()] == ["1137"]
     assert str(yen.tenders["cash"]) == "1250"
     assert yen.rounding == 0
+
+
+def web(s: PosSale) -> PosSale:
+    return s.model_copy(update={"web": True})
+
+
+def test_web_sales_and_their_refunds_are_left_out_or_taken_in_by_the_setting() -> None:
+    at = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    register = sale("R", at, [("25", "100.00", "25.00")], {"card": "125.00"})
+    online = web(
+        sale("W", at, [("25", "144.00", "36.00"), ("12", "40.18", "4.82")], {"other": "225.00"})
+    )
+    earlier = web(sale("W0", at - timedelta(days=2), [("25", "80.00", "20.00")], {}))
+    refunds = [
+        PosRefund(refund_id="F1", sale_id="W", created_at=at, currency="DKK", amount=D("45.00")),
+        PosRefund(refund_id="F2", sale_id="W0", created_at=at, currency="DKK", amount=D("10.00")),
+    ]
+    refunded = {"W": online, "W0": earlier}
+    day = date(2026, 1, 15)
+    out = tv.figures(day, "DKK", [register, online], refunds, refunded, web_sales="exclude")
+    assert (out.sales, out.refunds) == (1, 0)
+    assert out.net_by_rate == {"25": D("100.00")} and out.tenders == {"card": D("125.00")}
+    assert (out.web_orders, out.web_refunds, out.web_gross) == (1, 2, D("170.00"))
+    assert "excluded" in out.web_note and "170.00 DKK" in out.web_note
+    assert "web sales excluded" in tv.voucher(out, AccountMapping(), shop="S1").narration
+    both = tv.figures(day, "DKK", [register, online], refunds, refunded, web_sales="include")
+    assert (both.sales, both.refunds) == (2, 2)
+    assert both.tenders == {"card": D("125.00"), "other": D("170.00")}
+    assert sum(both.net_by_rate.values()) + sum(both.vat_by_rate.values()) == D("295.00")
+    assert both.vat_by_rate["12"] < D("4.82")  # the refund took some 12 % VAT back
+    assert "included" in both.web_note
+
+
+def test_a_refund_of_a_sale_the_pos_does_not_name_is_the_registers() -> None:
+    at = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    refund = PosRefund(refund_id="F", sale_id=None, created_at=at, currency="DKK", amount=D(5))
+    out = tv.figures(date(2026, 1, 15), "DKK", [], [refund], {}, web_sales="exclude")
+    assert out.refunds == 1 and out.tenders == {"other": D("-5.00")}
+
+
+def test_yen_are_summed_in_whole_yen() -> None:
+    at = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    sales = [
+        PosSale(
+            sale_id="J",
+            closed_at=at,
+            currency="JPY",
+            lines=(TaxedAmount(vat_rate=D(10), net=D(1000), vat=D(100)),),
+            tenders=(Tender(kind="card", amount=D(1100)),),
+        )
+    ]
+    refund = PosRefund(
+        refund_id="F", sale_id="J", created_at=at, currency="JPY", amount=D(550), tender="card"
+    )
+    out = tv.figures(date(2026, 1, 15), "JPY", sales, [refund], {"J": sales[0]})
+    assert out.net_by_rate == {"10": D(500)} and out.vat_by_rate == {"10": D(50)}
+    assert out.tenders == {"card": D(550)} and out.rounding == D(0)
+    with pytest.raises(ValueError, match="decimals"):  # a yen amount with sen is refused
+        tv.figures(date(2026, 1, 15), "JPY", [sale("X", at, [("0", "1.50", "0")], {})], [], {})
