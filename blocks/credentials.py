@@ -20,6 +20,7 @@ class SquareCredentials(Block):
     access_token: SecretStr = Field(description="Square access token (personal or OAuth)")
     location_id: str = Field(description="The Square location whose stock is synced")
     api_version: str = Field(default="2025-08-20", description="Square-Version header")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="Seconds to wait per call")
 
     def config(self) -> SquareConfig:
         return SquareConfig(
@@ -27,6 +28,7 @@ class SquareCredentials(Block):
             access_token=self.access_token,
             location_id=self.location_id,
             api_version=self.api_version,
+            timeout_seconds=self.timeout_seconds,
         )
 
 

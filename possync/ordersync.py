@@ -1,6 +1,7 @@
 """Web orders to the POS exactly once; refunds and cancellations return stock once.
 
-Every POS write carries an idempotency key derived from the ledger (shop + order, + event),
+Every POS write carries an idempotency key derived from the ledger (shop + order, + event)
+and a reference that is unique per order within the POS field's limit (`possync.references`),
 and every ledger transition is a compare-and-set, so a retry after a timeout, a lost
 response, a crash between the POS write and our commit, a rerun or a replayed webhook all
 end in one sale per order and one return per refund. Steps (each one task):
@@ -23,6 +24,7 @@ from possync.connectors.base import Pos, Webshop
 from possync.connectors.errors import FatalError
 from possync.models import OrderItem, PosDocument, Problem, SaleLine, WebOrder, web_sale_source
 from possync.money import MoneyError
+from possync.references import event_reference, order_reference
 from possync.store import OrderEvent, OrderLine, OrderRecord, Store
 from possync.sync import orders as plan
 from possync.sync.orders import Resolved
@@ -211,7 +213,7 @@ def _transfer(
     ):
         return
     assert not isinstance(sale, Problem)
-    reference = f"{shop_name} order {order_id}"
+    reference = order_reference(shop_name, order_id)
     try:
         if settings.mode == "sale":
             # A row left 'transferring' means an earlier attempt may have booked the sale.
@@ -447,7 +449,7 @@ def _execute(
                 key=event.idempotency_key,
                 from_state="SOLD",
                 to_state="IN_STOCK",
-                reference=f"{record.shop} order {order.order_id} {event.event_key}",
+                reference=event_reference(record.shop, order.order_id, event.event_key),
             )
             document = document or moved.document_id
     except FatalError as exc:

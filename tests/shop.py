@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from blocks import SquareCredentials, SyncSettings
 from blocks.webshops import webshop_credentials
+from possync.connectors.square import REFERENCE_ID_MAX
 from possync.emulators.control import EmulatorControl
 from possync.emulators.demo import DemoProduct
 from possync.emulators.magento_shop import MagentoWebshop
@@ -24,6 +25,8 @@ from possync.emulators.square import SquareState, create_square_app
 from possync.emulators.webshops import EmulatedWebshop, Pricing, start_webshop
 from possync.emulators.woocommerce import WooState
 from possync.emulators.woocommerce_shop import CK, CS, WooCommerceWebshop
+from possync.references import fit_reference, order_reference
+from possync.sync.orders import order_key
 
 __all__ = [
     "CK",
@@ -224,6 +227,13 @@ class EmulatedShop:
                 cursor = page.get("cursor")
                 if not cursor:
                     return found
+
+    def pos_reference(self, order_id: str) -> str:
+        """The reference_id Square holds for a web order: the readable one where it fits the
+        field, else the order's ledger key (`possync.references`)."""
+        system = self.web.system
+        reference = order_reference(system, order_id)
+        return fit_reference(reference, order_key(system, order_id), REFERENCE_ID_MAX)
 
     def pos_payments(self) -> int:
         """Payments the register has taken (each completes one sale)."""

@@ -274,7 +274,11 @@ def web_orders_in_pos(square_port: int, webshop: str) -> list[str]:
         headers={"Authorization": "Bearer sq-demo-token"},
     )
     found = square.post("/v2/orders/search", json={"location_ids": ["L-DEMO"]}).json()
-    refs = [str(o.get("reference_id") or "") for o in found.get("orders") or []]
+    # The full reference is in the metadata: a Shopify gid is too long for reference_id.
+    refs = [
+        str((o.get("metadata") or {}).get("possync_reference") or "")
+        for o in found.get("orders") or []
+    ]
     return [r for r in refs if r.startswith(f"{webshop} order ")]
 
 

@@ -7,6 +7,11 @@ absolute counts are written as PHYSICAL_COUNT changes. Products (items with thei
 are read and written by `square_catalog.SquareCatalogue`, and the completed sales and refunds
 of a time range (the daily turnover's `SalesJournal`) by `square_sales.SquareSales`; `SquarePos`
 delegates to both.
+
+Web orders become sales (an order and an EXTERNAL payment) or stock adjustments. Their
+references follow `possync.references`: the readable reference where the field takes it
+whole, else the ledger key, never a cut; the full text is kept in the order's metadata and
+the payment's external source id. The limits are the spec's (Square-Version 2025-08-20).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from possync.connectors.square_sale import PlannedSale, plan_sale
 from possync.connectors.square_sales import SquareSales
 from possync.models import CatalogVariant, PosDocument, SaleLine, StockCount, utc_iso
 from possync.money import INT64_MAX, MoneyError, from_minor, to_minor
+from possync.references import fit_reference
 
 __all__ = ["SquarePos", "square_error"]
 
@@ -39,6 +45,12 @@ log = logging.getLogger(__name__)
 COUNTS_PAGE_LIMIT = 1000  # BatchRetrieveInventoryCountsRequest.limit maximum
 CATALOG_IDS_PER_CALL = 1000
 CHANGES_PER_CALL = 100  # BatchChangeInventory: "Max size is 100 changes"
+# maxLength of the fields a web order's reference goes to (api.json, Square-Version 2025-08-20)
+REFERENCE_ID_MAX = 40  # Order.reference_id and CreatePaymentRequest.reference_id
+ADJUSTMENT_REFERENCE_MAX = 255  # InventoryAdjustment.reference_id
+METADATA_VALUE_MAX = 255  # Order.metadata values ("a maximum length of 255 characters")
+EXTERNAL_SOURCE_ID_MAX = 255  # ExternalPaymentDetails.source_id
+REFERENCE_METADATA = "possync_reference"  # key in Order.metadata: [a-zA-Z0-9_-], <= 60
 
 
 class _Count(BaseModel):
@@ -215,7 +227,7 @@ class SquarePos:
         while Square remembers it; `resume_since` (a previous attempt may have written)
         first looks the sale up by reference, so a retry after Square forgot the key books
         nothing twice either."""
-        found = self.find_sale(reference, source, resume_since) if resume_since else None
+        found = self.find_sale(reference, key, source, resume_since) if resume_since else None
         if found is not None and found.get("state") == "COMPLETED":
             return _document(found, currency)
         if found is not None:
@@ -225,7 +237,8 @@ class SquarePos:
             "idempotency_key": _subkey(key, "order"),
             "order": {
                 "location_id": self.config.location_id,
-                "reference_id": reference[:40],
+                "reference_id": fit_reference(reference, key, REFERENCE_ID_MAX),
+                "metadata": {REFERENCE_METADATA: fit_reference(reference, key, METADATA_VALUE_MAX)},
                 "source": {"name": source},
                 "line_items": plan.line_items,
                 **({"taxes": plan.taxes} if plan.taxes else {}),
@@ -245,8 +258,12 @@ class SquarePos:
             "amount_money": total,
             "order_id": order["id"],
             "location_id": self.config.location_id,
-            "reference_id": reference[:40],
-            "external_details": {"type": "OTHER", "source": source[:255]},
+            "reference_id": fit_reference(reference, key, REFERENCE_ID_MAX),
+            "external_details": {
+                "type": "OTHER",
+                "source": source[:255],  # a description, never looked up
+                "source_id": fit_reference(reference, key, EXTERNAL_SOURCE_ID_MAX),
+            },
         }
         payment = self._api.post("/v2/payments", json=payment_body, safe_to_repeat=True).json()
         return PosDocument(
@@ -255,9 +272,14 @@ class SquarePos:
             total=from_minor(int(total.get("amount") or 0), str(total.get("currency") or currency)),
         )
 
-    def find_sale(self, reference: str, source: str, since: datetime) -> dict[str, Any] | None:
-        """Our order with this reference created since `since` (SearchOrders by source and
-        creation time, newest first), or None."""
+    def find_sale(
+        self, reference: str, key: str, source: str, since: datetime
+    ) -> dict[str, Any] | None:
+        """Our order with this reference (as `record_sale` wrote it for this key) created
+        since `since` (SearchOrders by source and creation time, newest first), or None.
+        The whole reference must match, and the full one in the metadata where present."""
+        wanted = fit_reference(reference, key, REFERENCE_ID_MAX)
+        full = fit_reference(reference, key, METADATA_VALUE_MAX)
         body: dict[str, Any] = {
             "location_ids": [self.config.location_id],
             "query": {
@@ -272,7 +294,8 @@ class SquarePos:
         while True:
             page = self._api.post("/v2/orders/search", json=body, safe_to_repeat=True).json()
             for order in page.get("orders") or []:
-                if order.get("reference_id") == reference[:40]:
+                kept = (order.get("metadata") or {}).get(REFERENCE_METADATA)
+                if order.get("reference_id") == wanted and kept in (None, full):
                     return dict(order)
             if not page.get("cursor"):
                 return None
@@ -295,7 +318,7 @@ class SquarePos:
                 {
                     "type": "ADJUSTMENT",
                     "adjustment": {
-                        "reference_id": reference[:255],
+                        "reference_id": fit_reference(reference, key, ADJUSTMENT_REFERENCE_MAX),
                         "catalog_object_id": line.pos_id,
                         "location_id": self.config.location_id,
                         "from_state": from_state,
@@ -386,7 +409,8 @@ def _check_total(order: Mapping[str, Any], plan: PlannedSale, currency: str) -> 
 
 
 def _subkey(key: str, purpose: str) -> str:
-    """A per-call idempotency key derived from the ledger's key (36 chars, Square takes 45)."""
+    """A per-call idempotency key derived from the ledger's key: a UUID, 36 characters, within
+    every Square key's maxLength (CreatePayment 45, BatchChangeInventory 128, CreateOrder 192)."""
     return str(uuid.uuid5(uuid.UUID(key), purpose))
 
 

@@ -27,7 +27,7 @@ from possync.emulators.control import EmulatorControl
 from possync.emulators.demo import DemoProduct
 from possync.emulators.magento import DEFAULT_TOKEN, MagentoState, create_magento_app
 from possync.emulators.magento_catalog import DEFAULT_SOURCE
-from possync.emulators.server import RunningServer, serve_in_thread
+from possync.emulators.server import CLIENT_TLS, RunningServer, serve_in_thread
 from possync.emulators.webshops import Pricing, count_writes
 
 __all__ = ["TOKEN", "MagentoWebshop", "start_magento"]
@@ -61,6 +61,7 @@ class MagentoWebshop:
             base_url=f"{self.server.url}/rest/all/V1",
             headers={"Authorization": f"Bearer {TOKEN}"},
             timeout=30,
+            verify=CLIENT_TLS,
         )
 
     # -- the admin ----------------------------------------------------------------------

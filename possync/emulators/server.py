@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 
 import uvicorn
 from starlette.types import ASGIApp
+
+# One TLS context for every short-lived client of the emulated shops' admins and customers:
+# httpx builds (and loads the CA bundle into) a new one per client otherwise, ~0.1 s each.
+CLIENT_TLS = ssl.create_default_context()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

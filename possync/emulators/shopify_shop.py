@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from possync.config import ShopifyConfig
 from possync.emulators.control import EmulatorControl
 from possync.emulators.demo import DemoProduct
-from possync.emulators.server import RunningServer, serve_in_thread
+from possync.emulators.server import CLIENT_TLS, RunningServer, serve_in_thread
 from possync.emulators.shopify import GRAPHQL_PATH, create_shopify_app
 from possync.emulators.shopify_state import Bucket, ShopifyState
 from possync.emulators.shopify_webhooks import WebhookDispatcher
@@ -135,7 +135,10 @@ class ShopifyWebshop:
     def gql(self, document: str, variables: Mapping[str, Any], field: str) -> Any:
         """Run one admin document and return `data[field]`; raise on any error."""
         with httpx.Client(
-            base_url=self.server.url, headers={"X-Shopify-Access-Token": ADMIN_TOKEN}, timeout=30
+            base_url=self.server.url,
+            headers={"X-Shopify-Access-Token": ADMIN_TOKEN},
+            timeout=30,
+            verify=CLIENT_TLS,
         ) as http:
             body = http.post(GRAPHQL_PATH, json={"query": document, "variables": variables})
             answer = body.raise_for_status().json()

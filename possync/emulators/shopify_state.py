@@ -271,6 +271,9 @@ class Bucket:
         }
 
 
+FIRST_ID = 5_409_125_040_001  # a real order id's size
+
+
 class ShopifyState:
     """One shop: its catalogue, stock per location, orders and webhook subscriptions.
 
@@ -302,7 +305,10 @@ class ShopifyState:
         self.throttled = 0  # THROTTLED answers given so far
         self.mutations = 0  # executed mutation documents (the shop's write calls)
         self.queries = 0  # executed query documents
-        self._next_id = 1000
+        # Shopify's ids are 13 digits and more today (gid://shopify/Order/5409125040004), so
+        # the emulator hands out ids from there: anything built from an id (a reference, a
+        # key) meets its real length here, not only in production.
+        self._next_id = FIRST_ID - 1
         self._next_order_number = 1001
 
     @property

@@ -8,9 +8,9 @@ purpose, so sending them fails loudly (UNKNOWN_BODY_PARAMETER) instead of silent
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 CatalogObjectType = Literal[
     "ITEM",
@@ -56,6 +56,15 @@ OrderState = Literal["OPEN", "COMPLETED", "CANCELED", "DRAFT"]
 OrderLineItemItemType = Literal["ITEM", "CUSTOM_AMOUNT", "GIFT_CARD"]
 SearchOrdersSortField = Literal["CREATED_AT", "UPDATED_AT", "CLOSED_AT"]
 SortOrder = Literal["DESC", "ASC"]
+
+# Order and line item `metadata`: "Keys written by applications must be 60 characters or less
+# and must be in the character set `[a-zA-Z0-9_-]` ... Values have a maximum length of 255
+# characters. An application can have up to 10 entries per metadata field."
+MetadataKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=60, pattern=r"^[a-zA-Z0-9_-]+$")
+]
+MetadataValue = Annotated[str, StringConstraints(max_length=255)]
+Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=10)]
 
 
 class SquareModel(BaseModel):
@@ -303,7 +312,7 @@ class OrderLineItem(SquareModel):
     catalog_version: int | None = None
     variation_name: str | None = Field(None, max_length=400)
     item_type: OrderLineItemItemType | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     base_price_money: Money | None = None
     applied_taxes: list[OrderLineItemAppliedTax] | None = None
 
@@ -315,7 +324,7 @@ class Order(SquareModel):
     customer_id: str | None = Field(None, max_length=191)
     line_items: list[OrderLineItem] | None = None
     taxes: list[OrderLineItemTax] | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     ticket_name: str | None = Field(None, max_length=30)
     state: OrderState | None = None
 

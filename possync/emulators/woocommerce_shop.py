@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from possync.config import WooCommerceConfig
 from possync.emulators.control import EmulatorControl
 from possync.emulators.demo import DemoProduct
-from possync.emulators.server import RunningServer, serve_in_thread
+from possync.emulators.server import CLIENT_TLS, RunningServer, serve_in_thread
 from possync.emulators.webshops import Pricing, count_writes, inside, percent_of
 from possync.emulators.woocommerce import WooState, create_woocommerce_app
 from possync.emulators.woocommerce_params import price_text
@@ -42,7 +42,12 @@ class WooCommerceWebshop:
         )
 
     def http(self) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.server.url}/wp-json/wc/v3", auth=(CK, CS), timeout=30)
+        return httpx.Client(
+            base_url=f"{self.server.url}/wp-json/wc/v3",
+            auth=(CK, CS),
+            timeout=30,
+            verify=CLIENT_TLS,
+        )
 
     # -- the admin ----------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ from possync.emulators.demo import demo_catalogue
 from possync.emulators.server import RunningServer, serve_in_thread
 from possync.emulators.square import SquareState, create_square_app
 from possync.models import SaleLine
+from possync.references import order_reference
+from possync.sync.orders import order_key
 from tests.conformance import SpecRecorder
 from tests.specs import openapi
 
@@ -159,5 +161,48 @@ def test_sale_refund_and_adjustment_requests_conform_to_square_spec(
         [line], key=refund_key, reference="return", from_state="SOLD", to_state="IN_STOCK"
     )
     assert state.count(variation) == before
+    spec = openapi("square/api.json", strict=False)
+    assert recorder.problems(spec, "https://connect.squareup.com") == []
+
+
+def test_a_resumed_sale_is_found_by_its_whole_reference_not_a_shared_prefix(
+    square: tuple[SquareState, RunningServer],
+) -> None:
+    """Two Shopify orders whose references share their first 40 characters (Square's
+    reference_id maxLength): resuming the older one after Square forgot the keys finds its
+    own sale, not the newer one; the full reference is kept in metadata and on the payment."""
+    state, server = square
+    recorder = SpecRecorder()
+    pos = connector(server, recorder)
+    variation = state.variation_id_for_sku(CATALOGUE[3].variants[0].sku)
+    since = datetime.now(UTC) - timedelta(hours=1)
+    gids = ["gid://shopify/Order/5409125040004", "gid://shopify/Order/5409125040005"]
+    refs = [order_reference("shopify", gid) for gid in gids]
+    keys = [order_key("shopify", gid) for gid in gids]
+    assert refs[0][:40] == refs[1][:40] and refs[0] != refs[1]
+    line = SaleLine(pos_id=variation, quantity=1)
+    first, second = (
+        pos.record_sale([line], key=k, reference=r, currency="DKK", source="possync · shopify")
+        for k, r in zip(keys, refs, strict=True)
+    )
+    assert first.document_id != second.document_id
+    for document, key, reference in zip((first, second), keys, refs, strict=True):
+        order = state.sales.orders[document.document_id]
+        assert order.reference_id == key  # 47 characters do not fit 40: the order's key
+        assert order.metadata == {"possync_reference": reference}
+        payment = state.sales.payments[str(document.payment_id)].data
+        assert payment["reference_id"] == key
+        assert payment["external_details"]["source_id"] == reference
+    payments = len(state.sales.payments)
+    state._idempotency.clear()  # days later: Square no longer knows the keys
+    again = pos.record_sale(
+        [line],
+        key=keys[0],
+        reference=refs[0],
+        currency="DKK",
+        source="possync · shopify",
+        resume_since=since,
+    )
+    assert again == first and len(state.sales.payments) == payments
     spec = openapi("square/api.json", strict=False)
     assert recorder.problems(spec, "https://connect.squareup.com") == []

@@ -186,6 +186,33 @@ def test_create_order_idempotency(square: Emulator, client: httpx.Client) -> Non
             "UNKNOWN_BODY_PARAMETER",
             "order.fulfillments",
         ),
+        # metadata values "have a maximum length of 255 characters"
+        (
+            {"location_id": LOCATION, "metadata": {"ref": "x" * 256}},
+            400,
+            "VALUE_TOO_LONG",
+            "order.metadata.ref",
+        ),
+        # metadata keys: 60 characters or less, in [a-zA-Z0-9_-]
+        (
+            {"location_id": LOCATION, "metadata": {"k" * 61: "v"}},
+            400,
+            "VALUE_TOO_LONG",
+            f"order.metadata.{'k' * 61}.[key]",
+        ),
+        (
+            {"location_id": LOCATION, "metadata": {"web order": "v"}},
+            400,
+            "INVALID_VALUE",
+            "order.metadata.web order.[key]",
+        ),
+        # "up to 10 entries per metadata field"
+        (
+            {"location_id": LOCATION, "metadata": {f"k{i}": "v" for i in range(11)}},
+            400,
+            "ARRAY_LENGTH_TOO_LONG",
+            "order.metadata",
+        ),
     ],
 )
 def test_create_order_errors(
@@ -208,7 +235,55 @@ def test_create_order_rejects_zero_quantity_and_missing_order(
     assert the_error(client.get("/v2/orders/NO-SUCH-ORDER"), 404)["code"] == "NOT_FOUND"
 
 
+def test_order_reference_over_40_characters_is_value_too_long(raw: httpx.Client) -> None:
+    """Order.reference_id maxLength 40 (the spec check of `client` would refuse to send it):
+    a Shopify order gid in words is 47 characters."""
+    order = {
+        "location_id": LOCATION,
+        "reference_id": "shopify order gid://shopify/Order/5409125040004",
+    }
+    error = the_error(raw.post("/v2/orders", json={"idempotency_key": "k", "order": order}), 400)
+    assert error == {
+        "category": "INVALID_REQUEST_ERROR",
+        "code": "VALUE_TOO_LONG",
+        "detail": error["detail"],
+        "field": "order.reference_id",
+    }
+
+
+def test_order_takes_a_reference_of_40_characters_and_full_metadata(
+    square: Emulator, client: httpx.Client
+) -> None:
+    reference = "R" * 40
+    kept = {"possync_reference": "x" * 255, **{f"k{i}": "v" for i in range(9)}}
+    order = new_order(client, line(square, 305), reference_id=reference, metadata=kept)
+    assert (order["reference_id"], order["metadata"]) == (reference, kept)
+
+
 # --- CreatePayment ---------------------------------------------------------------------------
+
+
+def test_payment_reference_and_external_source_id_keep_their_spec_limits(
+    square: Emulator, client: httpx.Client, raw: httpx.Client
+) -> None:
+    """CreatePaymentRequest.reference_id maxLength 40, ExternalPaymentDetails.source_id 255:
+    longer is refused with Square's VALUE_TOO_LONG naming the field, the limit is taken."""
+    order = new_order(client, line(square, 306))
+    long_reference = pay(raw, order, reference_id="R" * 41)
+    too_long = the_error(long_reference, 400)
+    assert (too_long["code"], too_long["field"]) == ("VALUE_TOO_LONG", "reference_id")
+    external = {"type": "OTHER", "source": "Webshop", "source_id": "s" * 256}
+    long_source = the_error(pay(raw, order, external_details=external), 400)
+    assert (long_source["code"], long_source["field"]) == (
+        "VALUE_TOO_LONG",
+        "external_details.source_id",
+    )
+    external["source_id"] = "s" * 255
+    paid = pay(client, order, reference_id="R" * 40, external_details=external)
+    assert paid.status_code == 200, paid.text
+    payment = paid.json()["payment"]
+    assert payment["reference_id"] == "R" * 40
+    assert payment["external_details"]["source_id"] == "s" * 255
 
 
 def test_external_payment_completes_the_order_and_draws_stock(

@@ -68,8 +68,10 @@ def test_paid_order_becomes_one_pos_sale_and_draws_stock(shop: EmulatedShop) -> 
     assert shop.pos_count(SIMPLE) == before - 2
     sales = shop.pos_orders()
     assert [(s["reference_id"], s["state"]) for s in sales] == [
-        (f"{shop.web.system} order {order_id}", "COMPLETED")
+        (shop.pos_reference(order_id), "COMPLETED")
     ]
+    # the full reference is kept beside it, however long the webshop's id
+    assert sales[0]["metadata"] == {"possync_reference": f"{shop.web.system} order {order_id}"}
     again = transfer_orders()
     assert again.get("transferred", 0) == 0
     assert len(shop.pos_orders()) == 1 and shop.pos_count(SIMPLE) == before - 2
@@ -85,7 +87,7 @@ def test_first_run_leaves_old_order_history_alone(shop: EmulatedShop) -> None:
         shop.woo.clock = real_clock
     new = shop.web_order({SIMPLE: 1})
     assert transfer_orders()["transferred"] == 1
-    assert [s["reference_id"] for s in shop.pos_orders()] == [f"{shop.web.system} order {new}"]
+    assert [s["reference_id"] for s in shop.pos_orders()] == [shop.pos_reference(new)]
     assert old != new
 
 
@@ -145,7 +147,7 @@ def test_faults_and_lost_responses_then_rerun_book_every_order_once(
         shop.square_control.set_faults(FaultConfig())
     transfer_orders()
     sales = pos_sales_by_reference(shop)
-    assert sales == Counter({f"{shop.web.system} order {o}": 1 for o in orders})
+    assert sales == Counter({shop.pos_reference(o): 1 for o in orders})
     assert all(s["state"] == "COMPLETED" for s in shop.pos_orders())
     for sku in orders.values():
         assert shop.pos_count(sku) == before[sku] - 1, sku
@@ -190,9 +192,7 @@ def test_killed_run_then_rerun_loses_nothing_and_doubles_nothing(
     booked = shop.pos_payments()
     assert booked < len(orders), "the kill came too late to test anything"
     transfer_orders()
-    assert pos_sales_by_reference(shop) == Counter(
-        {f"{shop.web.system} order {o}": 1 for o in orders}
-    )
+    assert pos_sales_by_reference(shop) == Counter({shop.pos_reference(o): 1 for o in orders})
     for sku in orders.values():
         assert shop.pos_count(sku) == before[sku] - 1, sku
     store = Store.open(db_url)
@@ -224,8 +224,54 @@ def test_retry_after_the_pos_forgot_the_key_finds_the_sale_instead_of_booking_ag
         assert store.orders(shop.web.system, [order_id])[order_id].state == "transferred"
     finally:
         store.close()
-    assert pos_sales_by_reference(shop) == Counter({f"{shop.web.system} order {order_id}": 1})
+    assert pos_sales_by_reference(shop) == Counter({shop.pos_reference(order_id): 1})
     assert shop.pos_count(SIMPLE) == before - 2
+
+
+def test_a_resumed_order_gets_its_own_sale_and_its_refund_hits_its_own_payment(
+    shop: EmulatedShop, db_url: str
+) -> None:
+    """Two orders whose ids share a long prefix (Shopify's are 13+ digits): the first one's
+    payment fails after its POS order was made, the second is booked, then the first is
+    resumed. It must find its own sale, not the other one, and its refund must go to its
+    own payment and give back stock it really drew."""
+    first_sku, second_sku = SKUS[0], SKUS[1]
+    before = {sku: shop.pos_count(sku) for sku in (first_sku, second_sku)}
+    first = shop.web_order({first_sku: 2})
+    # The register takes the order but refuses every payment: retries run out, the run
+    # fails, the order stays 'transferring' with an unpaid sale in the POS.
+    shop.square_control.set_faults(FaultConfig(rate_500=1.0, only_paths=["/v2/payments"]))
+    assert transfer_orders(return_state=True).is_failed()
+    shop.square_control.set_faults(FaultConfig())
+    second = shop.web_order({second_sku: 1})
+    # One item of the first order is refunded: it is now the later-changed order, so the
+    # rerun books the second one before it resumes the first.
+    shop.refund(first, {first_sku: 1}, amount="1.00")
+    assert transfer_orders()["transferred"] == 2
+    store = Store.open(db_url)
+    try:
+        records = store.orders(shop.web.system, [first, second])
+    finally:
+        store.close()
+    sales = shop.square.sales
+    assert records[first].pos_document != records[second].pos_document
+    for order_id, sku, quantity in ((first, first_sku, 2), (second, second_sku, 1)):
+        record = records[order_id]
+        assert record.state == "transferred", order_id
+        sale = sales.orders[str(record.pos_document)]
+        assert sale.state == "COMPLETED"
+        assert [(line.catalog_object_id, line.quantity) for line in sale.lines] == [
+            (shop.square.variation_id_for_sku(sku), Decimal(quantity))
+        ], order_id
+        assert sales.payments[str(record.pos_payment)].data["order_id"] == sale.id
+    assert len(sales.orders) == 2 and len(sales.payments) == 2
+    assert shop.pos_count(first_sku) == before[first_sku] - 2
+    assert shop.pos_count(second_sku) == before[second_sku] - 1
+    assert process_refunds()["refunded"] == 1
+    assert [r.data["payment_id"] for r in sales.refunds.values()] == [records[first].pos_payment]
+    assert sales.payments[str(records[second].pos_payment)].refunded == 0
+    assert shop.pos_count(first_sku) == before[first_sku] - 1
+    assert shop.pos_count(second_sku) == before[second_sku] - 1
 
 
 def test_partial_refund_returns_exactly_the_refunded_quantity(shop: EmulatedShop) -> None:

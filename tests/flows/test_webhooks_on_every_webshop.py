@@ -48,7 +48,7 @@ def test_a_paid_order_reaches_the_pos_through_the_signed_webhook(
     before = shop.pos_count(SKU)
     start = time.monotonic()
     order_id = shop.web_order({SKU: 2})
-    reference = f"{shop.web.system} order {order_id}"
+    reference = shop.pos_reference(order_id)
     while not any(o.get("reference_id") == reference for o in shop.pos_orders()):
         assert time.monotonic() - start < 30, f"{reference} did not reach the POS in 30 s"
         time.sleep(0.2)
