@@ -105,9 +105,7 @@ def test_two_transfer_runs_over_300_orders_report_300_transferred(
     assert shop.pos_payments() == ORDERS
     store = Store.open(db_url)
     try:
-        assert {r.state for r in store.orders(shop.web.system, orders).values()} == {
-            "transferred"
-        }
+        assert {r.state for r in store.orders(shop.web.system, orders).values()} == {"transferred"}
     finally:
         store.close()
 
