@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from prefect import Flow
 from prefect.client.schemas.objects import State
+from prefect.exceptions import CancelledRun
 
 from blocks import SyncSettings
 from flows.orders import transfer_orders
 from flows.products import sync_products
+from flows.refunds import process_refunds
 from flows.stock import sync_stock
+from flows.turnover import send_daily_turnover
 from possync.emulators.control import FaultConfig
 from possync.emulators.demo import demo_catalogue
 from possync.store import Store
+from possync.store.run_slots import hold_slot
 from tests import catalog_admin as admin
 from tests.shop import EmulatedShop, running_shop
 
@@ -146,3 +152,42 @@ def test_three_product_syncs_at_once_make_one_set_of_writes(shop: EmulatedShop) 
     assert sorted(s["write_calls"] for s in summaries)[:2] == [0, 0], summaries
     for sku in edited:
         assert admin.woo_by_sku(shop, sku)["regular_price"] != "1.00"
+
+
+@pytest.mark.woocommerce_only
+@pytest.mark.parametrize(
+    ("flow_fn", "name"),
+    [
+        (sync_stock, "stock-sync"),
+        (sync_products, "product-sync"),
+        (transfer_orders, "transfer-orders"),
+        (process_refunds, "process-refunds"),
+        (send_daily_turnover, "daily-turnover"),
+    ],
+)
+def test_a_run_that_finds_its_slot_taken_waits_then_ends_cancelled_naming_the_holder(
+    shop: EmulatedShop,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    flow_fn: Flow[..., Any],
+    name: str,
+) -> None:
+    """A run started outside any deployment (here, called directly) while another process
+    holds the slot: it waits, then ends Cancelled saying who runs, having done nothing."""
+    monkeypatch.setenv("POSSYNC_RUN_SLOT_WAIT_SECONDS", "1")
+    holding = str(uuid.uuid4())
+    store = Store.open(db_url)
+    try:
+        with hold_slot(store, "default", name, run_id=holding):
+            started = time.monotonic()
+            state = cast(State[Any], flow_fn(return_state=True))
+            assert time.monotonic() - started >= 1, "it did not wait"
+            with pytest.raises(CancelledRun, match=f"another {name} for shop default"):
+                flow_fn()
+    finally:
+        store.close()
+    assert state.is_cancelled()
+    assert (state.message or "").startswith(
+        f"another {name} for shop default is running (run {holding}, on "
+    )
+    assert shop.square_control.count() == 0 and shop.web.control.count() == 0
