@@ -191,3 +191,27 @@ def test_a_run_that_finds_its_slot_taken_waits_then_ends_cancelled_naming_the_ho
         f"another {name} for shop default is running (run {holding}, on "
     )
     assert shop.square_control.count() == 0 and shop.web.control.count() == 0
+
+
+@pytest.mark.woocommerce_only
+def test_possync_sync_says_which_run_holds_the_slot_and_exits_75(
+    shop: EmulatedShop, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from possync.cli import EXIT_SLOT_TAKEN, app
+
+    monkeypatch.setenv("POSSYNC_RUN_SLOT_WAIT_SECONDS", "0")
+    holding = str(uuid.uuid4())
+    store = Store.open(db_url)
+    try:
+        with hold_slot(store, "default", "stock-sync", run_id=holding):
+            busy = CliRunner().invoke(app, ["sync", "stock"])
+        done = CliRunner().invoke(app, ["sync", "stock"])
+    finally:
+        store.close()
+    assert busy.exit_code == EXIT_SLOT_TAKEN == 75, busy.output
+    assert f"another stock-sync for shop default is running (run {holding}" in busy.output
+    assert "Traceback" not in busy.output
+    assert done.exit_code == 0, done.output
+    assert "'unchanged'" in done.output
