@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from prefect import flow
@@ -13,8 +14,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from blocks import SETTINGS_BLOCK
 from possync import ordersync, reports
+from possync.store.run_slots import HeldSlot
 from tasks import orders as t
-from tasks.common import Connections, connect, unvisited
+from tasks.common import Connections, connect, exclusive, unvisited
 
 ORDERS_PER_TASK = 25
 
@@ -33,10 +35,26 @@ def run_order_flow(
     batch_task: Callable[..., object],
     settings_block: str,
 ) -> dict[str, int]:
+    """Both order flows, one run per shop at a time (`exclusive`); the orders this run
+    claims carry its slot holder, so no other live run takes them over."""
+
+    def body(slot: HeldSlot) -> dict[str, int]:
+        return _order_run(slot, flow_name, reopen_states, batch_task, settings_block)
+
+    return exclusive(flow_name, settings_block, body)
+
+
+def _order_run(
+    slot: HeldSlot,
+    flow_name: str,
+    reopen_states: tuple[str, ...],
+    batch_task: Callable[..., object],
+    settings_block: str,
+) -> dict[str, int]:
     """Read → batches of orders as tasks → finish → artifact; shared by both order flows."""
     c = connect(settings_block)
     try:
-        settings = settings_of(c)
+        settings = replace(settings_of(c), holder=slot.holder)
         read = t.read_orders(c.shop, c.pos, c.store, flow_name, settings, reopen_states)
         orders = read.orders
         chunks = [orders[i : i + ORDERS_PER_TASK] for i in range(0, len(orders), ORDERS_PER_TASK)]
@@ -50,6 +68,7 @@ def run_order_flow(
         outcomes = [o for b in batches for o in b.outcomes]
         problems = [p for b in batches for p in b.problems]
         handled = [o.order_id for o in outcomes]
+        slot.check()  # the cursor moves only if no other run can have overlapped this one
         t.finish(c.store, c.shop.system, unvisited(read), flow_name, problems, handled, not failed)
         counts = Counter[str](o.result for o in outcomes)
         summary: dict[str, int] = {"read": len(orders), **counts, "failed_batches": len(failed)}

@@ -15,17 +15,23 @@ from prefect.artifacts import (
 
 from blocks import SETTINGS_BLOCK
 from possync import product_report, productsync
+from possync.store.run_slots import HeldSlot
 from tasks import products as t
-from tasks.common import connect, unvisited
+from tasks.common import connect, exclusive, unvisited
 
+FLOW = "product-sync"
 CHUNKS_PER_TASK = 20  # 2,000 WooCommerce products a task: few task runs, fine progress
 
 
-@flow(name="product-sync")
+@flow(name=FLOW)
 def sync_products(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict[str, int]:
     """Create, update and archive products on the other side, variants, prices and barcodes
     included. A first run (or `full`) reads both catalogues and links what exists by SKU,
-    then barcode, before creating anything."""
+    then barcode, before creating anything. One run per shop at a time (`exclusive`)."""
+    return exclusive(FLOW, settings_block, lambda slot: _sync_products(slot, full, settings_block))
+
+
+def _sync_products(slot: HeldSlot, full: bool, settings_block: str) -> dict[str, int]:
     c = connect(settings_block)
     try:
         sides = productsync.sides_for(c.settings, c.pos, c.shop)
@@ -46,6 +52,7 @@ def sync_products(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> d
             update_progress_artifact(progress, 100.0 * done / max(len(reading.masters), 1))
             productsync.report_progress(done, len(reading.masters))
         update_progress_artifact(progress, 100.0)
+        slot.check()  # the cursors move only if no other run can have overlapped this one
         t.finish(sides, c.store, unvisited(reading), unvisited(total))
         summary = product_report.summarize(sides, reading, total)
         markdown = product_report.markdown(summary)

@@ -9,15 +9,23 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from blocks import SETTINGS_BLOCK
 from possync import reports, stocksync
+from possync.store.run_slots import HeldSlot
 from tasks import stock as t
-from tasks.common import Connections, connect, unvisited
+from tasks.common import Connections, connect, exclusive, unvisited
+
+FLOW = "stock-sync"
 
 
 # Prefect 3.8 types ThreadPoolTaskRunner() as TaskRunner[Never]; it is the documented use.
-@flow(name="stock-sync", task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
+@flow(name=FLOW, task_runner=ThreadPoolTaskRunner(max_workers=4))  # type: ignore[arg-type]
 def sync_stock(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict[str, int]:
     """Sync stock from the POS to the webshop. `full` re-reads everything (reconciliation);
-    a first run is always full and links existing products by SKU, then barcode."""
+    a first run is always full and links existing products by SKU, then barcode. One run
+    per shop at a time, in either direction (see `exclusive`)."""
+    return exclusive(FLOW, settings_block, lambda slot: _sync_stock(slot, full, settings_block))
+
+
+def _sync_stock(slot: HeldSlot, full: bool, settings_block: str) -> dict[str, int]:
     c = connect(settings_block)
     try:
         if c.settings.stock_master == "webshop":
@@ -42,6 +50,7 @@ def sync_stock(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> dict
             pos_quantities=stocksync.seen_quantities(matched, synced),
             pos_ids=stocksync.pos_ids_by_key(matched),
         )
+        slot.check()  # the cursor moves only if no other run can have overlapped this one
         problems = problems + t.finish(c.pos, c.shop, c.store, unvisited(end))
         summary = reports.StockSummary(
             read=len(candidates.counts),

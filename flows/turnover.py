@@ -9,12 +9,15 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from blocks import SETTINGS_BLOCK
 from possync import turnover_report, turnoversync
+from possync.store.run_slots import HeldSlot
 from possync.sync.turnover import UnbalancedVoucher
 from tasks import turnover as t
-from tasks.common import connect, connect_accounting
+from tasks.common import connect, connect_accounting, exclusive
+
+FLOW = "daily-turnover"
 
 
-@flow(name="daily-turnover")
+@flow(name=FLOW)
 def send_daily_turnover(
     day: date | None = None,
     until: date | None = None,
@@ -24,7 +27,18 @@ def send_daily_turnover(
     """Post the previous local day by default; `day` (to `until`, inclusive) back-fills a
     range. A day already posted is left alone unless `correction`, which posts only the
     difference. A voucher that would not balance is not posted and fails the run. Web
-    orders' sales follow the settings' `web_sales`; the summary artifact says which."""
+    orders' sales follow the settings' `web_sales`; the summary artifact says which. One
+    run per shop at a time (`exclusive`)."""
+
+    def body(slot: HeldSlot) -> list[dict[str, str | None]]:
+        return _post_days(slot, day, until, correction, settings_block)
+
+    return exclusive(FLOW, settings_block, body)
+
+
+def _post_days(
+    slot: HeldSlot, day: date | None, until: date | None, correction: bool, settings_block: str
+) -> list[dict[str, str | None]]:
     c = connect(settings_block)
     books = connect_accounting(settings_block)
     try:
@@ -36,6 +50,7 @@ def send_daily_turnover(
         for d in days:
             sales = t.read_day(journal, d, c.settings, currency)
             figures = turnoversync.figures_of(sales, c.settings.web_sales)
+            slot.check()  # post only while no other run can be posting the same day
             try:
                 results.append(t.post_day(books, c.store, c.settings, figures, correction))
             except UnbalancedVoucher as exc:

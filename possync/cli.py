@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Protocol, cast
 
@@ -35,6 +36,9 @@ app.add_typer(turnover_app, name="turnover")
 
 DEMO_SQUARE_TOKEN = "sq-demo-token"  # noqa: S105 - the emulator's demo credential
 DEMO_LOCATION = "L-DEMO"
+# Exit status of `possync sync …` when another run of that flow holds the shop's run slot
+# (EX_TEMPFAIL: nothing was done, try again later).
+EXIT_SLOT_TAKEN = 75
 
 
 class _Stoppable(Protocol):
@@ -179,6 +183,18 @@ def emulators_serve(
     _until_ctrl_c(square, web)
 
 
+def _run_once(run: Callable[[], object]) -> None:
+    """Run a flow in this process and print what it returns. A run that found another run
+    of its flow holding the shop's slot ended Cancelled: say so, exit 75, no traceback."""
+    from prefect.exceptions import CancelledRun
+
+    try:
+        typer.echo(run())
+    except CancelledRun as exc:
+        typer.echo(f"not run: {exc}", err=True)
+        raise typer.Exit(EXIT_SLOT_TAKEN) from exc
+
+
 @sync_app.command("stock")
 def sync_stock_now(
     full: Annotated[bool, typer.Option(help="re-read all stock (reconciliation)")] = False,
@@ -186,7 +202,7 @@ def sync_stock_now(
     """Run the stock-sync flow once in this process."""
     from flows.stock import sync_stock
 
-    typer.echo(sync_stock(full=full))
+    _run_once(lambda: sync_stock(full=full))
 
 
 @sync_app.command("products")
@@ -196,7 +212,7 @@ def sync_products_now(
     """Run the product-sync flow once in this process."""
     from flows.products import sync_products
 
-    typer.echo(sync_products(full=full))
+    _run_once(lambda: sync_products(full=full))
 
 
 @products_app.command("import")
@@ -204,7 +220,7 @@ def products_import() -> None:
     """The initial import: read both catalogues whole, link what exists by SKU then barcode,
     create the rest on the other side, with a progress bar. Safe to run again after a crash:
     what was committed is skipped, what was written but not recorded is linked, not doubled."""
-    typer.echo(products_import_result(show_progress=True))
+    _run_once(lambda: products_import_result(show_progress=True))
 
 
 def products_import_result(show_progress: bool) -> dict[str, int]:
@@ -268,7 +284,7 @@ def sync_orders_now() -> None:
     """Run the transfer-orders flow once in this process."""
     from flows.orders import transfer_orders
 
-    typer.echo(transfer_orders())
+    _run_once(transfer_orders)
 
 
 @sync_app.command("refunds")
@@ -276,7 +292,7 @@ def sync_refunds_now() -> None:
     """Run the process-refunds flow once in this process."""
     from flows.refunds import process_refunds
 
-    typer.echo(process_refunds())
+    _run_once(process_refunds)
 
 
 @webhooks_app.command("serve")

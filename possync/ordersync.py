@@ -45,6 +45,10 @@ class OrderSettings:
     # The very first run looks back this far only, so switching possync on does not book a
     # shop's whole order history into the POS a second time.
     first_run_lookback: timedelta = timedelta(hours=24)
+    # The run slot holder of the run these settings serve (`HeldSlot.holder`): the orders
+    # it moves to `transferring` are claimed by it, and no other live run takes them over
+    # (`Store.claim_order`). None: claims that any run may take over (no run slot).
+    holder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,10 +212,8 @@ def _transfer(
         )
         if not saved:
             return  # another run took it over
-    if not store.transition_order(
-        shop_name, order_id, from_states={"reserved", "transferring"}, to_state="transferring"
-    ):
-        return
+    if not store.claim_order(shop_name, order_id, holder=settings.holder):
+        return  # transferred meanwhile, or claimed by another run that is still alive
     assert not isinstance(sale, Problem)
     reference = order_reference(shop_name, order_id)
     try:
@@ -257,6 +259,7 @@ def _transfer(
             to_state="reserved",
             last_error=str(exc),
             count_attempt=True,
+            claimed_by=settings.holder,
         )
         problem = Problem(
             system=shop_name,
@@ -270,15 +273,26 @@ def _transfer(
     except Exception as exc:
         store.note_order_error(shop_name, order_id, str(exc))
         raise
-    store.transition_order(
+    # Counted only when this run's compare-and-set moved it: a run whose claim was taken
+    # over (its slot lapsed) must not report what the other run transferred.
+    if store.transition_order(
         shop_name,
         order_id,
         from_states={"transferring"},
         to_state="transferred",
         pos_document=document.document_id,
         pos_payment=document.payment_id,
-    )
-    result.outcomes.append(Outcome(order_id, "transferred", document=document.document_id))
+        claimed_by=settings.holder,
+    ):
+        result.outcomes.append(Outcome(order_id, "transferred", document=document.document_id))
+    else:
+        log.warning(
+            "order %s of %s was no longer this run's to finish (another run took over its "
+            "claim); its sale %s is not counted here",
+            order_id,
+            shop_name,
+            document.document_id,
+        )
 
 
 def _stock_lines(resolved: Sequence[Resolved]) -> list[SaleLine]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from prefect import Task
+from prefect import Task, get_run_logger
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
+from prefect.runtime import flow_run
+from prefect.states import Cancelled
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
@@ -25,8 +28,13 @@ from possync.connectors.base import Accounting, Pos, Webshop
 from possync.connectors.errors import is_retriable
 from possync.connectors.registry import build_pos, build_webshop
 from possync.store import Store
+from possync.store.run_slots import HeldSlot, SlotBusy, SlotHolder, hold_slot
 
 T = TypeVar("T")
+
+# The shop every run works for until possync serves several shops (a later issue): the
+# key of its run slots. `shop_of` is the one place that names it.
+DEFAULT_SHOP = "default"
 
 
 def unvisited(value: T) -> T:
@@ -102,3 +110,44 @@ def connect_accounting(settings_block: str = SETTINGS_BLOCK) -> Accounting:
     block = ACCOUNTING_CREDENTIALS[settings.accounting]
     credentials = cast(XeroCredentials | EconomicCredentials, block.load(settings.accounting_block))
     return build_accounting(settings.accounting, credentials.config())
+
+
+def shop_of(settings_block: str) -> str:
+    """The shop whose settings Block this is: the key of the run's slot. One shop today;
+    when each shop has its own settings Block, its slug is derived here, and only here."""
+    del settings_block  # one shop for now; the parameter is where its slug will come from
+    return DEFAULT_SHOP
+
+
+def exclusive(flow_name: str, settings_block: str, body: Callable[[HeldSlot], T]) -> T:
+    """Run `body` holding the (shop, flow) run slot for the whole run, so that no two runs
+    of a flow for one shop interleave, however they were started: a deployment, a flow
+    called directly, a `possync` command, the webhook receiver, a second worker.
+
+    A run that finds the slot taken waits for it (POSSYNC_RUN_SLOT_WAIT_SECONDS, default
+    300) and then ends Cancelled with a message naming the run that holds it, having done
+    nothing. The Cancelled state is returned from the flow, which Prefect makes the run's
+    final state (a direct call raises `CancelledRun` with that message), so the cast below
+    never reaches a caller as a value.
+    """
+    logger = get_run_logger()
+    shop = shop_of(settings_block)
+    run_id = str(flow_run.id) if flow_run.id else None
+
+    def waiting(current: SlotHolder | None) -> None:
+        who = current.describe() if current is not None else "a run that has just ended"
+        logger.info("another %s for shop %s is running (%s); waiting", flow_name, shop, who)
+
+    entered = False
+    store = Store.open()
+    try:
+        with hold_slot(store, shop, flow_name, run_id=run_id, on_wait=waiting) as slot:
+            entered = True
+            return body(slot)
+    except SlotBusy as busy:
+        if entered:
+            raise
+        logger.warning("%s", busy)
+        return cast(T, Cancelled(message=str(busy)))
+    finally:
+        store.close()

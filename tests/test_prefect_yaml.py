@@ -22,3 +22,10 @@ def test_prefect_yaml_matches_the_served_deployments() -> None:
         assert deployment["work_pool"]["name"] == "possync"
         schedule = deployment["schedules"][0]
         assert schedule.get("interval", 0) > 0 or schedule["cron"] == TURNOVER_CRON
+        # One run at a time, with the same collision strategy as the served deployment.
+        one = served[deployment["name"]]
+        assert one.concurrency_limit == 1 and one.concurrency_options is not None
+        assert deployment["concurrency_limit"] == {
+            "limit": 1,
+            "collision_strategy": one.concurrency_options.collision_strategy.value,
+        }

@@ -26,6 +26,7 @@ from typing import Any, Self, TypeVar, cast
 from sqlalchemy import (
     Connection,
     Engine,
+    and_,
     any_,
     delete,
     insert,
@@ -46,6 +47,7 @@ from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from possync.store.catalog_state import CatalogState
 from possync.store.engine import WRITE_OPTION, database_url, make_engine, migrate, redact_url
+from possync.store.run_slots import RunSlots
 from possync.store.tables import (
     EVENT_STATES,
     ORDER_STATES,
@@ -56,6 +58,7 @@ from possync.store.tables import (
     OrderLedger,
     Quarantine,
     RunLog,
+    RunSlot,
     StockLedger,
     WebhookDelivery,
 )
@@ -216,6 +219,8 @@ class OrderRecord:
     transferred_at: datetime | None
     last_error: str | None
     attempts: int
+    # The run slot holder whose run moved the order to `transferring` (``claim_order``).
+    claimed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -362,6 +367,7 @@ def _order_record(row: Any) -> OrderRecord:
         transferred_at=row.transferred_at,
         last_error=row.last_error,
         attempts=row.attempts,
+        claimed_by=row.claimed_by,
     )
 
 
@@ -415,6 +421,11 @@ class Store:
     def turnover(self) -> TurnoverState:
         """The turnover ledger: each shop day's voucher, posted exactly once."""
         return TurnoverState(self)
+
+    @property
+    def slots(self) -> RunSlots:
+        """Run slots: one run per shop and flow at a time (see ``run_slots``)."""
+        return RunSlots(self)
 
     @property
     def catalog(self) -> CatalogState:
@@ -939,6 +950,7 @@ class Store:
         last_error: str | None = None,
         count_attempt: bool = False,
         cursor: tuple[str, str] | None = None,
+        claimed_by: str | None = None,
     ) -> bool:
         """Move the order to *to_state* if it is in one of *from_states*; one transaction.
 
@@ -947,6 +959,8 @@ class Store:
         given and never erased; ``last_error`` is set when given, and cleared on reaching
         ``transferred``. ``cursor`` (name, value) is stored in the same transaction, and
         only if the move happened, so a cursor never passes an order that did not move.
+        ``claimed_by`` moves the order only if that holder's claim is the one it carries
+        (the run that claimed it with ``claim_order`` finishing its own transfer).
         """
         allowed = _known("order states", ORDER_STATES, from_states)
         _known("order state", ORDER_STATES, [to_state])
@@ -973,6 +987,7 @@ class Store:
                     OrderLedger.shop == shop,
                     OrderLedger.order_id == order_id,
                     OrderLedger.state.in_(allowed),
+                    *([OrderLedger.claimed_by == claimed_by] if claimed_by else []),
                 )
                 .values(values)
             )
@@ -981,6 +996,39 @@ class Store:
             if cursor is not None:
                 self._set_cursor(conn, *cursor)
             return True
+
+    def claim_order(self, shop: str, order_id: str, *, holder: str | None) -> bool:
+        """Move the order to ``transferring`` for this run: from ``reserved``, or take over
+        a ``transferring`` claim that is this holder's own (a task retry) or stale.
+
+        A claim is stale when the run that made it no longer holds a live run slot: it
+        finished, or it died and its lease ran out. A claim by a run that is still alive is
+        never taken over, so two runs never both write (and count) the same order. *holder*
+        is this run's slot holder (``HeldSlot.holder``); ``None`` makes a claim any other
+        run may take over at once (a caller without a run slot). One compare-and-set.
+        """
+        now = _now()
+        live = (
+            select(RunSlot.holder)
+            .where(RunSlot.holder == OrderLedger.claimed_by, RunSlot.expires_at > now)
+            .exists()
+        )
+        # A NULL claim (made without a slot, or before claims had holders) is never live.
+        stale_or_mine = or_(~live, OrderLedger.claimed_by == holder) if holder else ~live
+        with self._write() as conn:
+            result = conn.execute(
+                update(OrderLedger)
+                .where(
+                    OrderLedger.shop == shop,
+                    OrderLedger.order_id == order_id,
+                    or_(
+                        OrderLedger.state == "reserved",
+                        and_(OrderLedger.state == "transferring", stale_or_mine),
+                    ),
+                )
+                .values(state="transferring", claimed_by=holder, updated_at=now)
+            )
+            return result.rowcount == 1
 
     def note_order_error(self, shop: str, order_id: str, error: str) -> None:
         """Record why the order failed this time and count the attempt; its state stays.

@@ -35,6 +35,7 @@ __all__ = [
     "ProductPair",
     "Quarantine",
     "RunLog",
+    "RunSlot",
     "StockLedger",
     "TurnoverLedger",
     "UTCDateTime",
@@ -221,6 +222,9 @@ class OrderLedger(Base):
     transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The run slot holder (see RunSlot) whose run moved the order to `transferring`: only
+    # that run, or any run once that holder's slot has lapsed, may take it over.
+    claimed_by: Mapped[str | None] = mapped_column(String())
 
 
 class OrderEventLog(Base):
@@ -314,3 +318,20 @@ class TurnoverLedger(Base):
     lines: Mapped[str] = mapped_column(Text)  # the voucher's lines as JSON
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class RunSlot(Base):
+    """The one run of a flow for a shop that may run now: a lease. The holder renews
+    `expires_at` while its run lives; a holder that dies (kill -9, a lost machine) stops
+    renewing, and the slot is free again once `expires_at` has passed."""
+
+    __tablename__ = "run_slots"
+
+    shop: Mapped[str] = mapped_column(String(), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(), primary_key=True)
+    holder: Mapped[str] = mapped_column(String())  # a fresh token per acquisition
+    run_id: Mapped[str | None] = mapped_column(String())  # the Prefect flow run, if any
+    owner: Mapped[str] = mapped_column(String())  # host and process id, for the message
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

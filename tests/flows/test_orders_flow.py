@@ -171,6 +171,9 @@ def test_killed_run_then_rerun_loses_nothing_and_doubles_nothing(
         **os.environ,
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "POSSYNC_DATABASE_URL": db_url,
+        # The killed run's slot lapses this long after its last heartbeat; the rerun
+        # waits for that, then takes the slot (and the killed run's claims) over.
+        "POSSYNC_RUN_SLOT_LEASE_SECONDS": "4",
     }
     child = subprocess.Popen(
         [sys.executable, "-c", "from flows.orders import transfer_orders; transfer_orders()"],

@@ -343,6 +343,9 @@ def test_an_import_killed_part_way_resumes_without_doubles(
         **os.environ,
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "POSSYNC_DATABASE_URL": db_url,
+        # The killed run's slot lapses this long after its last heartbeat; the rerun
+        # waits for that, then takes the slot (and the killed run's claims) over.
+        "POSSYNC_RUN_SLOT_LEASE_SECONDS": "4",
     }
     child = subprocess.Popen(
         [sys.executable, "-m", "possync.cli", "products", "import"],

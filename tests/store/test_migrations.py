@@ -33,8 +33,8 @@ from possync.store.tables import Base
 INITIAL_TABLES = {"id_map", "sync_cursors", "stock_ledger", "quarantine", "run_log"}
 ORDER_TABLES = {"order_ledger", "order_events", "webhook_deliveries"}
 PRODUCT_TABLES = {"product_pairs", "catalog_codes"}
-TABLES = INITIAL_TABLES | ORDER_TABLES | PRODUCT_TABLES | {"turnover_ledger"}
-HEAD = "0005_stock_ledger_bigint"
+TABLES = INITIAL_TABLES | ORDER_TABLES | PRODUCT_TABLES | {"turnover_ledger", "run_slots"}
+HEAD = "0006_run_slots"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
