@@ -29,7 +29,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -38,6 +38,7 @@ from possync.accounting import PostedVoucher, Voucher
 from possync.config import XeroConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient, RetryPolicy
+from possync.money import MoneyError
 
 __all__ = ["XeroAccounting", "journal_body", "narration_for", "xero_error"]
 
@@ -86,6 +87,15 @@ def _messages(groups: Iterable[object]) -> list[str]:
     return found
 
 
+def _cents(amount: Decimal, account: str) -> Decimal:
+    if amount != amount.quantize(_CENT):
+        raise MoneyError(
+            f"amount {amount} on account {account} has more than the 2 decimals a Xero journal "
+            "line holds; it would have to be rounded"
+        )
+    return amount
+
+
 def narration_for(voucher: Voucher) -> str:
     """The journal's narration: ours, then the reference in brackets, which is what
     `find_voucher` looks for."""
@@ -95,12 +105,14 @@ def narration_for(voucher: Voucher) -> str:
 def journal_body(voucher: Voucher) -> dict[str, Any]:
     """The createManualJournals body for one voucher.
 
-    Amounts leave as JSON numbers (the spec's `double`) rounded to cents: a 2-decimal
-    Decimal becomes the float whose shortest repr is those same digits, so nothing is lost.
+    Amounts leave as JSON numbers (the spec's `double`): a 2-decimal Decimal becomes the
+    float whose shortest repr is those same digits, so nothing is lost. Xero keeps journal
+    line amounts to 2 decimals, so an amount with more (a 3-decimal currency's) is refused
+    with the line named, never rounded (MoneyError).
     """
     lines = [
         {
-            "LineAmount": float(line.amount.quantize(_CENT, ROUND_HALF_UP)),
+            "LineAmount": float(_cents(line.amount, line.account)),
             "AccountCode": line.account,
             "Description": line.description,
             "TaxType": "NONE",

@@ -23,6 +23,7 @@ from possync.connectors.xero import XeroAccounting, narration_for
 from possync.emulators.control import EmulatorControl, FaultConfig
 from possync.emulators.server import RunningServer, serve_in_thread
 from possync.emulators.xero import PREFIX, XeroState, create_xero_app
+from possync.money import MoneyError
 from tests.conformance import SpecRecorder
 from tests.xero_spec import spec_available, spec_problems
 
@@ -308,3 +309,18 @@ def test_an_overlong_key_is_refused_before_sending(xero: Xero) -> None:
     with pytest.raises(ValueError, match="128"):
         xero.connector().post_voucher(voucher(date(2024, 3, 15)), key="k" * 129)
     assert xero.recorder.exchanges == []
+
+
+def test_a_three_decimal_amount_is_refused_naming_the_line_not_rounded(xero: Xero) -> None:
+    """Issue 12, defect 3: a Kuwaiti dinar day (3 decimals) was rounded to cents on its way
+    to Xero. A journal line holds 2 decimals, so such a voucher is refused before sending."""
+    lines = (
+        VoucherLine(account="091", amount=Decimal("1.055"), description="Card takings"),
+        VoucherLine(account="200", amount=Decimal("-1.005"), description="Sales at 5%"),
+        VoucherLine(account="820", amount=Decimal("-0.050"), description="Output VAT 5%"),
+    )
+    kwd = voucher(date(2024, 3, 2), currency="KWD", lines=lines)
+    before = len(xero.state.journals())
+    with pytest.raises(MoneyError, match=r"1\.055 on account 091"):
+        xero.connector().post_voucher(kwd, key=str(uuid.uuid4()))
+    assert len(xero.state.journals()) == before
