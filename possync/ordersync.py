@@ -466,13 +466,15 @@ def _execute(
                 reference=event_reference(record.shop, order.order_id, event.event_key),
             )
             document = document or moved.document_id
-    except FatalError as exc:
+    except (FatalError, MoneyError) as exc:
+        # One event the POS refuses, or whose amount it cannot hold exactly (more decimals
+        # than the currency has), is that order's problem, kept for a rerun; never the run's.
         store.note_event_error(record.shop, order.order_id, event.event_key, str(exc))
         result.problems.append(
             Problem(
                 system=record.shop,
                 record_id=order.order_id,
-                field="write",
+                field="amount" if isinstance(exc, MoneyError) else "write",
                 reason=f"the POS refused {event.event_key} of order {order.order_id}: {exc}",
             )
         )
