@@ -47,7 +47,10 @@ class FaultConfig(BaseModel):
     retry_after_seconds: float = Field(0.05, ge=0)
     stall_seconds: float = Field(30.0, ge=0)
     latency_seconds: float = Field(
-        0.0, ge=0, description="added to every answer, as a remote shop's round trip would"
+        0.0,
+        ge=0,
+        description="added to every answer on the routes the faults apply to, "
+        "as a remote shop's round trip would",
     )
     only_paths: list[str] = Field(
         default_factory=list,
@@ -92,10 +95,15 @@ class EmulatorControl:
                 "injected": dict(self.injected),
             }
 
+    def _faults_apply(self, key: str) -> bool:
+        """Whether latency and faults reach this route ("METHOD template")."""
+        paths = self.faults.only_paths
+        return not paths or any(key == p or key.endswith(" " + p) for p in paths)
+
     def _pick_fault(self, key: str) -> str | None:
         with self._lock:
             f = self.faults
-            if f.only_paths and not any(key == p or key.endswith(" " + p) for p in f.only_paths):
+            if not self._faults_apply(key):
                 return None
             roll = self._rng.random()
             fault = _fault_for(roll, f)
@@ -113,7 +121,7 @@ class EmulatorControl:
             key = f"{request.method} {_route_template(app, request)}"
             with self._lock:
                 self.counts[key] += 1
-            if self.faults.latency_seconds:
+            if self.faults.latency_seconds and self._faults_apply(key):
                 await asyncio.sleep(self.faults.latency_seconds)
             fault = self._pick_fault(key)
             if fault == FAULT_429:

@@ -193,6 +193,16 @@ def test_only_paths_limits_faults_to_the_named_routes(emulator: Emulator) -> Non
     assert stats["injected"] == {"500": 1}
 
 
+def test_only_paths_limits_latency_to_the_named_routes(emulator: Emulator) -> None:
+    emulator.faults(latency_seconds=0.5, only_paths=["POST /items"])
+    started = time.monotonic()
+    assert emulator.client.get("/items/1").status_code == 200
+    assert time.monotonic() - started < 0.5
+    started = time.monotonic()
+    assert emulator.client.post("/items").status_code == 200
+    assert time.monotonic() - started >= 0.5
+
+
 def test_latency_is_added_and_reset_clears_everything(emulator: Emulator) -> None:
     emulator.faults(latency_seconds=0.2)
     started = time.monotonic()
