@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# One group: the module's fixture runs the bench, and xdist would run it once per worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("exactly_once")]
 
 ROOT = Path(__file__).resolve().parent.parent
 ORDERS = 150
