@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from possync.emulators.server import RunningServer, serve_in_thread
 from possync.store import Store
+from possync.store.run_slots import stop_waiting
 from possync.webhooks import (
     CoalescingTrigger,
     DeliveryPruner,
@@ -51,9 +52,13 @@ class Receiver:
         return f"{self.server.url}/webhooks/{self.webshop}"
 
     def stop(self) -> None:
+        """Stop taking deliveries and end quickly: a pending order run is dropped and a
+        run waiting for its slot gives up (the scheduled runs catch up after a restart);
+        a run under way finishes within its own timeouts."""
         self.server.stop()
         self.notices.close(timeout=10)
-        self.trigger.close(timeout=60)
+        stop_waiting()
+        self.trigger.close(timeout=60, run_pending=False)
         self.pruner.close(timeout=30)
         self.store.close()
 

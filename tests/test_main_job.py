@@ -241,9 +241,12 @@ def main_job(tmp_path: Path, **settings: str) -> Iterator[MainJob]:
             os.killpg(job.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
         try:
             code = job.wait(90)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as hung:
             os.killpg(job.pid, signal.SIGKILL)
-            raise
+            tail = log_path.read_text(errors="replace")[-4000:]
+            raise AssertionError(
+                f"the main job did not stop within 90 s of Ctrl-C:\n{tail}"
+            ) from hung
     output = log_path.read_text()
     assert code == 0, output[-3000:]
     assert "possync: stopped." in output

@@ -281,6 +281,16 @@ class HeldSlot:
         self._thread.join()
 
 
+_stopping = threading.Event()
+
+
+def stop_waiting() -> None:
+    """This process is shutting down: a run waiting for a slot gives up now (`SlotBusy`)
+    instead of after its full wait, so Ctrl-C is not held up by a slot that another,
+    already stopped, run still leases."""
+    _stopping.set()
+
+
 @contextmanager
 def hold_slot(
     store: Store,
@@ -304,12 +314,12 @@ def hold_slot(
     while not slots.try_acquire(shop, flow, holder=holder, lease=timings.lease, run_id=run_id):
         waited = time.monotonic() - started
         current = slots.current(shop, flow)
-        if waited >= timings.wait:
+        if waited >= timings.wait or _stopping.is_set():
             raise SlotBusy(shop, flow, current, waited)
         if on_wait is not None and not told:
             on_wait(current)
             told = True
-        time.sleep(min(timings.poll, timings.wait - waited))
+        _stopping.wait(min(timings.poll, timings.wait - waited))
     held = HeldSlot(slots, shop, flow, holder, run_id, timings.lease)
     held._start()
     try:

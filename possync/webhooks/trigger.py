@@ -52,10 +52,15 @@ class CoalescingTrigger:
         with self._cond:
             return self._cond.wait_for(lambda: not (self._pending or self._running), timeout)
 
-    def close(self, timeout: float | None = None) -> bool:
-        """Refuse new pokes, finish a pending run, stop; True when the thread has ended."""
+    def close(self, timeout: float | None = None, *, run_pending: bool = True) -> bool:
+        """Refuse new pokes, finish a pending run (unless `run_pending` is False: at
+        shutdown the schedule's next run catches up instead), stop; True when the thread
+        has ended."""
         with self._cond:
             self._closed = True
+            if not run_pending and self._pending:
+                logger.info("%s: closed with a run pending; the schedule does it", self._name)
+                self._pending = False
             self._cond.notify_all()
         self._thread.join(timeout)
         return not self._thread.is_alive()

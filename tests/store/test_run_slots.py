@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from possync.store import OrderLine, Store
+from possync.store import OrderLine, Store, run_slots
 from possync.store.run_slots import SlotBusy, SlotLost, SlotTimings, hold_slot
 from possync.store.tables import RunSlot
 
@@ -109,6 +109,31 @@ def test_a_waiting_run_starts_when_the_holder_ends(store: Store) -> None:
     thread.join(30)
     assert order == ["first ends", "second starts"]
     assert len(told) == 1 and told[0] is not None, "told once, with the holder"
+
+
+def test_a_waiting_run_gives_up_at_once_when_the_process_stops(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_slots, "_stopping", threading.Event())  # this test's process flag
+    outcome: list[BaseException | None] = []
+
+    def wait_long() -> None:
+        try:
+            with hold_slot(store, SHOP, FLOW, timings=quick(wait=60)):
+                outcome.append(None)
+        except SlotBusy as busy:
+            outcome.append(busy)
+
+    with hold_slot(store, SHOP, FLOW, timings=quick()):
+        waiter = threading.Thread(target=wait_long)
+        waiter.start()
+        time.sleep(0.3)
+        assert waiter.is_alive() and not outcome, "it waits while the slot is taken"
+        started = time.monotonic()
+        run_slots.stop_waiting()
+        waiter.join(10)
+        assert time.monotonic() - started < 5, "Ctrl-C is not held up by the 60 s wait"
+    assert len(outcome) == 1 and isinstance(outcome[0], SlotBusy)
 
 
 def test_exactly_one_of_many_racers_takes_the_slot(url: str) -> None:

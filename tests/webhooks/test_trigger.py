@@ -134,3 +134,34 @@ def test_an_idle_trigger_does_not_run() -> None:
     time.sleep(0.05)
     assert trigger.close(5)
     assert run.calls == 0
+
+
+def test_closing_without_the_pending_run_ends_after_the_run_under_way() -> None:
+    run = SlowRun()
+    trigger = CoalescingTrigger(run)
+    try:
+        trigger.poke()
+        assert run.started.wait(5)
+        assert trigger.poke()  # pending behind the run under way
+        closer = threading.Thread(target=trigger.close, args=(5,), kwargs={"run_pending": False})
+        closer.start()
+        time.sleep(0.1)
+        run.release.set()
+        closer.join(5)
+        assert not closer.is_alive()
+        assert run.calls == 1 and trigger.runs == 1, "the pending run was dropped"
+        assert not trigger.poke(), "closed"
+    finally:
+        run.release.set()
+        trigger.close(5)
+
+
+def test_closing_runs_the_pending_run_by_default() -> None:
+    run = SlowRun()
+    trigger = CoalescingTrigger(run)
+    trigger.poke()
+    assert run.started.wait(5)
+    trigger.poke()
+    run.release.set()
+    assert trigger.close(5)
+    assert run.calls == 2
