@@ -50,13 +50,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from emulators.control import EmulatorControl, FaultConfig  # noqa: E402
+from emulators.demo import DemoProduct, demo_catalogue  # noqa: E402
+from emulators.square import SquareState, create_square_app  # noqa: E402
+from emulators.webshops import EmulatedWebshop, start_webshop  # noqa: E402
 from possync.connectors.square import REFERENCE_ID_MAX  # noqa: E402
-from possync.emulators.control import EmulatorControl, FaultConfig  # noqa: E402
-from possync.emulators.demo import DemoProduct, demo_catalogue  # noqa: E402
-from possync.emulators.server import RunningServer, free_port, serve_in_thread  # noqa: E402
-from possync.emulators.square import SquareState, create_square_app  # noqa: E402
-from possync.emulators.webshops import EmulatedWebshop, start_webshop  # noqa: E402
 from possync.references import fit_reference, order_reference  # noqa: E402
+from possync.serving import RunningServer, free_port, serve_in_thread  # noqa: E402
 from possync.sync.orders import order_key  # noqa: E402
 
 TOKEN, LOCATION = "sq-bench-token", "L-BENCH"
@@ -245,8 +245,8 @@ def measure(webshop: str, db_url: str, work: Path, args: argparse.Namespace) -> 
 def start_web(webshop: str, products: list[DemoProduct], plan: str) -> EmulatedWebshop:
     if webshop != "shopify":
         return start_webshop(webshop, products, currency="DKK")
-    from possync.emulators.shopify_shop import start_shopify
-    from possync.emulators.shopify_state import Bucket
+    from emulators.shopify_shop import start_shopify
+    from emulators.shopify_state import Bucket
 
     return start_shopify(products, currency="DKK", bucket=Bucket.for_plan(plan))
 

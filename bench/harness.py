@@ -18,8 +18,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from possync.emulators.woocommerce_shop import CK as CK  # noqa: E402
-from possync.emulators.woocommerce_shop import CS as CS  # noqa: E402
+from emulators.woocommerce_shop import CK as CK  # noqa: E402
+from emulators.woocommerce_shop import CS as CS  # noqa: E402
 
 TOKEN, LOCATION = "sq-demo-token", "L-DEMO"
 
@@ -42,8 +42,8 @@ def running_shop(
 ) -> Iterator[Bench]:
     """Emulators seeded with `skus` SKUs, a Prefect server, Blocks saved; os.environ is set
     up so that this process and its children use them."""
-    from possync.emulators.server import free_port
     from possync.localprefect import prefect_env, start_server
+    from possync.serving import free_port
 
     work = Path(tempfile.mkdtemp(prefix="possync-bench-"))
     sq_port, woo_port, prefect_port = free_port(), free_port(), free_port()

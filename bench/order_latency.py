@@ -45,7 +45,7 @@ def measure(square: str, woo: str, args: argparse.Namespace) -> None:
     from blocks import SETTINGS_BLOCK, SyncSettings
     from flows.receiver import start_receiver
     from flows.stock import sync_stock
-    from possync.emulators.server import free_port
+    from possync.serving import free_port
 
     sync_stock()  # link the catalogue first, as in a running shop
     secret = secrets.token_urlsafe(24)

@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import LOCATION, TOKEN, running_shop
 
+from emulators.shopify_state import PLAN_RESTORE_RATES
 from possync.connectors.base import Webshop
-from possync.emulators.shopify_state import PLAN_RESTORE_RATES
 from possync.models import StockUpdate
 
 # Items one stock write call takes: WooCommerce's batch limit, Shopify's input limit of

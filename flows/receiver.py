@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from possync.emulators.server import RunningServer, serve_in_thread
+from possync.serving import RunningServer, serve_in_thread
 from possync.store import Store
 from possync.store.run_slots import stop_waiting
 from possync.webhooks import (

@@ -16,10 +16,10 @@ import typer
 from pydantic import SecretStr
 
 if TYPE_CHECKING:
+    from emulators.demo import DemoProduct
+    from emulators.webshops import EmulatedWebshop
     from flows.receiver import Receiver
-    from possync.emulators.demo import DemoProduct
-    from possync.emulators.server import RunningServer
-    from possync.emulators.webshops import EmulatedWebshop
+    from possync.serving import RunningServer
     from possync.settings import RunSettings
 
 app = typer.Typer(help="possync: POS ↔ webshop ↔ accounting, as Prefect flows.")
@@ -76,8 +76,8 @@ def run() -> None:
         xero = _start_xero(settings)
         running.append(xero)
         from blocks.register import save_demo_blocks
-        from possync.emulators.xero import DEMO_TOKEN, PREFIX
-        from possync.emulators.xero_state import DEMO_TENANT_ID
+        from emulators.xero import DEMO_TOKEN, PREFIX
+        from emulators.xero_state import DEMO_TENANT_ID
 
         save_demo_blocks(
             square.url,
@@ -87,7 +87,7 @@ def run() -> None:
             web.config(),
             xero=(f"{xero.url}{PREFIX}", DEMO_TOKEN, DEMO_TENANT_ID),
         )
-        from possync.emulators.simulator import StoreSimulator
+        from emulators.simulator import StoreSimulator
 
         simulator = StoreSimulator(
             square.url, DEMO_SQUARE_TOKEN, DEMO_LOCATION, every_seconds=settings.simulator_every
@@ -96,13 +96,13 @@ def run() -> None:
         running.append(simulator)
         receiver, receiver_url = _start_webhooks(settings, web)
         running.append(receiver)
-        from possync.emulators.simulator import WebShopper
+        from emulators.simulator import WebShopper
 
         skus = [v.sku for p in catalogue for v in p.variants]
         shopper = WebShopper(web, skus, every_seconds=settings.web_order_every)
         shopper.start()
         running.append(shopper)
-        from possync.emulators.catalogue_editors import PosProductEditor, WebProductEditor
+        from emulators.catalogue_editors import PosProductEditor, WebProductEditor
 
         editors = [
             PosProductEditor(
@@ -328,10 +328,10 @@ def _until_ctrl_c(*parts: _Stoppable) -> None:
 def _start_emulators(
     settings: RunSettings, seed_webshop: bool = True
 ) -> tuple[RunningServer, EmulatedWebshop, list[DemoProduct]]:
-    from possync.emulators.demo import demo_catalogue
-    from possync.emulators.server import serve_in_thread
-    from possync.emulators.square import SquareState, create_square_app
-    from possync.emulators.webshops import start_webshop
+    from emulators.demo import demo_catalogue
+    from emulators.square import SquareState, create_square_app
+    from emulators.webshops import start_webshop
+    from possync.serving import serve_in_thread
 
     catalogue = demo_catalogue(
         settings.demo_skus, seed=settings.seed, variable_share=settings.variable_share
@@ -354,8 +354,8 @@ def _start_emulators(
 
 def _start_xero(settings: RunSettings) -> RunningServer:
     """The accounting side of the demo: an emulated Xero organisation."""
-    from possync.emulators.server import serve_in_thread
-    from possync.emulators.xero import create_xero_app
+    from emulators.xero import create_xero_app
+    from possync.serving import serve_in_thread
 
     return serve_in_thread(create_xero_app(), settings.host, settings.xero_port)
 

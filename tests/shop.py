@@ -15,17 +15,17 @@ from pydantic import SecretStr
 
 from blocks import SquareCredentials, SyncSettings
 from blocks.webshops import webshop_credentials
+from emulators.control import EmulatorControl
+from emulators.demo import DemoProduct
+from emulators.magento_shop import MagentoWebshop
+from emulators.shopify_shop import ShopifyWebshop
+from emulators.square import SquareState, create_square_app
+from emulators.webshops import EmulatedWebshop, Pricing, start_webshop
+from emulators.woocommerce import WooState
+from emulators.woocommerce_shop import CK, CS, WooCommerceWebshop
 from possync.connectors.square import REFERENCE_ID_MAX
-from possync.emulators.control import EmulatorControl
-from possync.emulators.demo import DemoProduct
-from possync.emulators.magento_shop import MagentoWebshop
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.shopify_shop import ShopifyWebshop
-from possync.emulators.square import SquareState, create_square_app
-from possync.emulators.webshops import EmulatedWebshop, Pricing, start_webshop
-from possync.emulators.woocommerce import WooState
-from possync.emulators.woocommerce_shop import CK, CS, WooCommerceWebshop
 from possync.references import fit_reference, order_reference
+from possync.serving import RunningServer, serve_in_thread
 from possync.sync.orders import order_key
 
 __all__ = [

@@ -17,8 +17,8 @@ import pytest
 from prefect.blocks.system import Secret
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from possync.emulators.server import free_port
 from possync.localprefect import make_private, prepare_home, start_server
+from possync.serving import free_port
 from possync.store import Store
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from possync.emulators.server import free_port
+from possync.serving import free_port
 from tests.test_home_privacy import assert_private
 
 pytestmark = pytest.mark.slow
@@ -142,7 +142,7 @@ def turnover_reaches_xero(
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from possync.emulators.xero_state import DEMO_TENANT_ID
+    from emulators.xero_state import DEMO_TENANT_ID
     from possync.sync.turnover import day_bounds
 
     day = datetime.now(ZoneInfo("Europe/Copenhagen")).date()

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import free_port
+from emulators.demo import demo_catalogue
 from possync.localprefect import prefect_env, start_server
+from possync.serving import free_port
 from tests.shop import running_shop
 
 pytestmark = pytest.mark.slow

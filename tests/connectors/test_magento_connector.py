@@ -11,15 +11,15 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
+from emulators.control import FaultConfig
+from emulators.demo import demo_catalogue
+from emulators.magento_shop import MagentoWebshop, start_magento
 from possync.catalog import ProductData, ProductWrite, VariantData
 from possync.connectors.base import ProductCatalogue, Webshop
 from possync.connectors.errors import FatalError, RateLimited, RetriableError, ServerError
 from possync.connectors.http import RetryPolicy
 from possync.connectors.magento import MagentoShop
 from possync.connectors.magento_api import magento_error, render_message
-from possync.emulators.control import FaultConfig
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.magento_shop import MagentoWebshop, start_magento
 from possync.models import StockUpdate, WebshopListing, WebshopRef
 
 CATALOGUE = demo_catalogue(60, seed=11)

@@ -17,21 +17,21 @@ pytest.importorskip("graphql", reason="graphql-core is not installed")
 
 from graphql import GraphQLSchema, parse, validate
 
-from possync.config import ShopifyConfig
-from possync.connectors import shopify, shopify_orders, shopify_products
-from possync.connectors.errors import FatalError, RateLimited
-from possync.connectors.http import RetryPolicy
-from possync.connectors.shopify import ShopifyShop
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.shopify import (
+from emulators.demo import demo_catalogue
+from emulators.shopify import (
     SCHEMA_FILE,
     Bucket,
     ShopifyState,
     admin_schema,
     create_shopify_app,
 )
+from possync.config import ShopifyConfig
+from possync.connectors import shopify, shopify_orders, shopify_products
+from possync.connectors.errors import FatalError, RateLimited
+from possync.connectors.http import RetryPolicy
+from possync.connectors.shopify import ShopifyShop
 from possync.models import StockUpdate, WebshopListing, WebshopRef
+from possync.serving import RunningServer, serve_in_thread
 from tests.specs import spec_path
 
 TOKEN = "shpat_secret_token"

@@ -18,14 +18,14 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from emulators.demo import demo_catalogue
+from emulators.square import SquareState, create_square_app
 from possync.catalog import ProductData, ProductWrite, VariantData
 from possync.config import SquareConfig
 from possync.connectors import square_catalog
 from possync.connectors.base import Pos, ProductCatalogue
 from possync.connectors.square import SquarePos
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.square import SquareState, create_square_app
+from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.specs import openapi
 

@@ -11,14 +11,14 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
+from emulators.demo import demo_catalogue
+from emulators.square import SquareState, create_square_app
 from possync.config import SquareConfig
 from possync.connectors.square import SquarePos, _check_total
 from possync.connectors.square_sale import PlannedSale, plan_sale
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import serve_in_thread
-from possync.emulators.square import SquareState, create_square_app
 from possync.models import LinePrice, LineTax, SaleLine
 from possync.money import MoneyError
+from possync.serving import serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.specs import openapi
 

@@ -10,13 +10,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from emulators.demo import demo_catalogue
+from emulators.woocommerce import WooState, create_woocommerce_app
 from possync.config import WooCommerceConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.woocommerce import WooCommerceShop
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.woocommerce import WooState, create_woocommerce_app
 from possync.models import StockUpdate, WebshopRef
+from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.specs import openapi
 from tests.woo_spec import HOST, WTX_HOST, WTX_SPEC, woocommerce_openapi

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from emulators.demo import demo_catalogue
 from possync.catalog import ProductData, ProductWrite, VariantData
 from possync.config import WooCommerceConfig
 from possync.connectors.base import ProductCatalogue
@@ -22,7 +23,6 @@ from possync.connectors.errors import TransportError
 from possync.connectors.http import RetryPolicy
 from possync.connectors.woocommerce import WooCommerceShop
 from possync.connectors.woocommerce_products import marker
-from possync.emulators.demo import demo_catalogue
 from tests.conformance import SpecRecorder
 from tests.emulators.woo_support import Shop, open_shop, settable_clock
 from tests.specs import openapi

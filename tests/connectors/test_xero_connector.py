@@ -14,16 +14,16 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from emulators.control import EmulatorControl, FaultConfig
+from emulators.xero import PREFIX, XeroState, create_xero_app
 from possync.accounting import Voucher, VoucherLine
 from possync.config import XeroConfig
 from possync.connectors.base import Accounting
 from possync.connectors.errors import FatalError
 from possync.connectors.http import RetryPolicy
 from possync.connectors.xero import XeroAccounting, narration_for
-from possync.emulators.control import EmulatorControl, FaultConfig
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.xero import PREFIX, XeroState, create_xero_app
 from possync.money import MoneyError
+from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.xero_spec import spec_available, spec_problems
 

@@ -16,9 +16,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
-from possync.emulators.control import EmulatorControl, FaultConfig
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from emulators.control import EmulatorControl, FaultConfig
+from emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from possync.serving import RunningServer, serve_in_thread
 
 
 def error_body(status: int) -> dict[str, object]:

@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from possync.emulators.control import EmulatorControl
-from possync.emulators.economic import EconomicState, create_economic_app
-from possync.emulators.economic_common import EconomicError, decode_id, encode_id
-from possync.emulators.economic_query import parse_filter
-from possync.emulators.economic_state import AccountingYear
-from possync.emulators.server import RunningServer, serve_in_thread
+from emulators.control import EmulatorControl
+from emulators.economic import EconomicState, create_economic_app
+from emulators.economic_common import EconomicError, decode_id, encode_id
+from emulators.economic_query import parse_filter
+from emulators.economic_state import AccountingYear
+from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.economic_shapes import PROPERTY_ERROR, VOUCHERS_POST_REQUEST, problems, validate
 

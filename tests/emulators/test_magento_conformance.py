@@ -26,12 +26,12 @@ import pytest
 import yaml
 from fastapi.routing import APIRoute
 
+from emulators.demo import demo_catalogue
+from emulators.magento import create_magento_app
+from emulators.magento_shop import MagentoWebshop, start_magento
 from possync.catalog import ProductData, ProductWrite, VariantData
 from possync.connectors.http import RetryPolicy
 from possync.connectors.magento import MagentoShop
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.magento import create_magento_app
-from possync.emulators.magento_shop import MagentoWebshop, start_magento
 from possync.models import StockUpdate, WebshopRef
 from tests.specs import spec_path
 

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from possync.emulators.control import FaultConfig
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.magento import DEFAULT_TOKEN, MagentoState, create_magento_app
-from possync.emulators.server import RunningServer, serve_in_thread
+from emulators.control import FaultConfig
+from emulators.demo import demo_catalogue
+from emulators.magento import DEFAULT_TOKEN, MagentoState, create_magento_app
+from possync.serving import RunningServer, serve_in_thread
 
 Json = dict[str, Any]
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from emulators.demo import demo_catalogue
+from emulators.webshops import EmulatedWebshop, start_webshop
 from possync.config import MagentoConfig
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.webshops import EmulatedWebshop, start_webshop
 
 CATALOGUE = demo_catalogue(10, seed=2)
 

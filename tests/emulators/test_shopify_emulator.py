@@ -18,9 +18,8 @@ pytest.importorskip("graphql", reason="graphql-core is not installed")
 
 from graphql import GraphQLSchema, parse, validate
 
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.shopify import (
+from emulators.demo import demo_catalogue
+from emulators.shopify import (
     GRAPHQL_PATH,
     SCHEMA_FILE,
     Bucket,
@@ -28,7 +27,8 @@ from possync.emulators.shopify import (
     admin_schema,
     create_shopify_app,
 )
-from possync.emulators.shopify_webhooks import WebhookDispatcher
+from emulators.shopify_webhooks import WebhookDispatcher
+from possync.serving import RunningServer, serve_in_thread
 from tests.specs import spec_path
 
 TOKEN = "shpat_test"

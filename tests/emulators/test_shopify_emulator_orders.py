@@ -21,7 +21,7 @@ pytest.importorskip("graphql", reason="graphql-core is not installed")
 from fastapi import FastAPI, Request, Response
 from graphql import GraphQLSchema
 
-from possync.emulators.server import RunningServer, serve_in_thread
+from possync.serving import RunningServer, serve_in_thread
 from tests.emulators.test_shopify_emulator import SECRET, SKUS, Shop, open_shop
 from tests.emulators.test_shopify_emulator import schema as schema
 

@@ -15,16 +15,16 @@ pytest.importorskip("graphql", reason="graphql-core is not installed")
 
 from fastapi import FastAPI, Request, Response
 
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import serve_in_thread
-from possync.emulators.shopify import SCHEMA_FILE
-from possync.emulators.shopify_shop import ShopifyWebshop, start_shopify
-from possync.emulators.webshops import (
+from emulators.demo import demo_catalogue
+from emulators.shopify import SCHEMA_FILE
+from emulators.shopify_shop import ShopifyWebshop, start_shopify
+from emulators.webshops import (
     EMULATED_WEBSHOPS,
     EmulatedWebshop,
     Starter,
     start_webshop,
 )
+from possync.serving import serve_in_thread
 from possync.webhooks.shopify_source import ShopifySource
 from possync.webhooks.sources import json_object
 from tests.specs import spec_path

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import serve_in_thread
-from possync.emulators.simulator import StoreSimulator, WebShopper
-from possync.emulators.square import SquareState, create_square_app
-from possync.emulators.webshops import start_webshop
+from emulators.demo import demo_catalogue
+from emulators.simulator import StoreSimulator, WebShopper
+from emulators.square import SquareState, create_square_app
+from emulators.webshops import start_webshop
+from possync.serving import serve_in_thread
 
 CATALOGUE = demo_catalogue(30, seed=2)
 

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from possync.emulators.demo import DemoProduct, demo_catalogue
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.square import SquareState, create_square_app
-from possync.emulators.square_common import ERROR_CATEGORY, Clock
+from emulators.demo import DemoProduct, demo_catalogue
+from emulators.square import SquareState, create_square_app
+from emulators.square_common import ERROR_CATEGORY, Clock
+from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.specs import openapi, spec_path, specs_dir
 

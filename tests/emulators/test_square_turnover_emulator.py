@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from possync.emulators.square_seed import SeedLine, SeedSale
-from possync.emulators.square_state import SquareState
-from possync.emulators.square_taxes import TaxDef, apportion, line_taxes
+from emulators.square_seed import SeedLine, SeedSale
+from emulators.square_state import SquareState
+from emulators.square_taxes import TaxDef, apportion, line_taxes
 from tests.emulators.test_square_emulator import (
     LOCATION,
     Emulator,

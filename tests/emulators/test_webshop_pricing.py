@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.magento_shop import MagentoWebshop
-from possync.emulators.shopify_shop import ShopifyWebshop
-from possync.emulators.webshops import EmulatedWebshop, Pricing, start_webshop
-from possync.emulators.woocommerce_shop import WooCommerceWebshop
+from emulators.demo import demo_catalogue
+from emulators.magento_shop import MagentoWebshop
+from emulators.shopify_shop import ShopifyWebshop
+from emulators.webshops import EmulatedWebshop, Pricing, start_webshop
+from emulators.woocommerce_shop import WooCommerceWebshop
 
 CATALOGUE = demo_catalogue(6, seed=11)
 A, B, C = [p.variants[0].sku for p in CATALOGUE if p.simple][:3]

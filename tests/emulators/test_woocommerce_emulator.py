@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from possync.emulators.demo import DemoProduct, demo_catalogue
-from possync.emulators.server import serve_in_thread
-from possync.emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from emulators.demo import DemoProduct, demo_catalogue
+from emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from possync.serving import serve_in_thread
 from tests.emulators.woo_support import Shop, open_shop, settable_clock
 
 CATALOGUE = demo_catalogue(60)

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import serve_in_thread
-from possync.emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from emulators.demo import demo_catalogue
+from emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from possync.serving import serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.specs import openapi
 from tests.woo_spec import HOST, WTX_HOST, WTX_SPEC, woocommerce_openapi

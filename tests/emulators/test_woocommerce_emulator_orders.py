@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from possync.emulators.woocommerce import PREFIX
+from emulators.woocommerce import PREFIX
 from tests.emulators.woo_support import Shop, open_shop, settable_clock
 
 _NUMBER = itertools.count(1)

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from emulators.demo import demo_catalogue
+from emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from possync.serving import RunningServer, serve_in_thread
 
 SKUS = 100_000
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from possync.serving import RunningServer, serve_in_thread
 
 
 @dataclass

@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from possync.emulators.control import EmulatorControl, FaultConfig
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.xero import PREFIX, XeroLimits, XeroState, create_xero_app
-from possync.emulators.xero_accounts import Account
+from emulators.control import EmulatorControl, FaultConfig
+from emulators.xero import PREFIX, XeroLimits, XeroState, create_xero_app
+from emulators.xero_accounts import Account
+from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.xero_spec import spec_available, spec_problems, xero_openapi
 

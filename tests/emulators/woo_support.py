@@ -8,9 +8,9 @@ from datetime import datetime
 
 import httpx
 
-from possync.emulators.demo import DemoProduct
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from emulators.demo import DemoProduct
+from emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from possync.serving import RunningServer, serve_in_thread
 
 
 @dataclass

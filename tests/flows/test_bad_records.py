@@ -28,13 +28,13 @@ from prefect.client.schemas.objects import State
 from pydantic import SecretStr
 
 from blocks import SyncSettings
+from emulators.demo import DemoProduct, DemoVariant, demo_catalogue, ean13
 from flows.products import sync_products
 from flows.stock import sync_stock
 from possync.catalog import ProductData
 from possync.config import SquareConfig
 from possync.connectors.base import ProductCatalogue
 from possync.connectors.registry import build_pos, build_webshop
-from possync.emulators.demo import DemoProduct, DemoVariant, demo_catalogue, ean13
 from possync.money import to_minor
 from possync.store import Store
 from tests import catalog_admin as admin

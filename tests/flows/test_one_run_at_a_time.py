@@ -18,13 +18,13 @@ from prefect.client.schemas.objects import State
 from prefect.exceptions import CancelledRun
 
 from blocks import SyncSettings
+from emulators.control import FaultConfig
+from emulators.demo import demo_catalogue
 from flows.orders import transfer_orders
 from flows.products import sync_products
 from flows.refunds import process_refunds
 from flows.stock import sync_stock
 from flows.turnover import send_daily_turnover
-from possync.emulators.control import FaultConfig
-from possync.emulators.demo import demo_catalogue
 from possync.store import Store
 from possync.store.run_slots import hold_slot
 from tests import catalog_admin as admin

@@ -21,18 +21,18 @@ from prefect.settings import PREFECT_API_URL
 from pydantic import SecretStr
 
 from blocks import SyncSettings, XeroCredentials
+from emulators.control import FaultConfig
+from emulators.demo import demo_catalogue
+from emulators.square_seed import SeedLine, SeedSale
+from emulators.webshops import Pricing, percent_of
+from emulators.xero import DEMO_TOKEN, PREFIX, create_xero_app
+from emulators.xero_state import DEMO_TENANT_ID, XeroState
 from flows.orders import transfer_orders
 from flows.refunds import process_refunds
 from flows.stock import sync_stock
 from flows.turnover import send_daily_turnover
-from possync.emulators.control import FaultConfig
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import serve_in_thread
-from possync.emulators.square_seed import SeedLine, SeedSale
-from possync.emulators.webshops import Pricing, percent_of
-from possync.emulators.xero import DEMO_TOKEN, PREFIX, create_xero_app
-from possync.emulators.xero_state import DEMO_TENANT_ID, XeroState
 from possync.money import from_minor
+from possync.serving import serve_in_thread
 from possync.store import Store
 from tests.shop import CK, CS, EmulatedShop, running_shop
 

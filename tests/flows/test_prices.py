@@ -16,8 +16,8 @@ import pytest
 from prefect.client.schemas.objects import State
 
 from blocks import SyncSettings
+from emulators.demo import DemoProduct, demo_catalogue
 from flows.products import sync_products
-from possync.emulators.demo import DemoProduct, demo_catalogue
 from possync.store import Store
 from tests import catalog_admin as admin
 from tests.shop import EmulatedShop, running_shop

@@ -18,10 +18,10 @@ from prefect.client.schemas.objects import State
 from prefect.settings import PREFECT_API_URL
 
 from blocks import SyncSettings
+from emulators.control import FaultConfig
+from emulators.demo import demo_catalogue
 from flows.products import sync_products
 from flows.stock import sync_stock
-from possync.emulators.control import FaultConfig
-from possync.emulators.demo import demo_catalogue
 from possync.store import Store
 from tests import catalog_admin as admin
 from tests.shop import CK, CS, EmulatedShop, running_shop

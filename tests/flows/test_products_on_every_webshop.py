@@ -11,10 +11,10 @@ import pytest
 from prefect.client.schemas.objects import State
 
 from blocks import SyncSettings
+from emulators.demo import demo_catalogue
 from flows.products import sync_products
 from flows.stock import sync_stock
 from possync.connectors.registry import build_webshop
-from possync.emulators.demo import demo_catalogue
 from possync.store import Store
 from tests import catalog_admin as admin
 from tests.flows.conftest import WEBSHOPS

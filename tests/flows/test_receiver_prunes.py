@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from blocks import SETTINGS_BLOCK, SyncSettings
 from flows.receiver import start_receiver
-from possync.emulators.server import free_port
+from possync.serving import free_port
 from possync.store import Store
 from possync.store.tables import WebhookDelivery
 from tests.webhooks.support import wait_until

@@ -13,9 +13,9 @@ import pytest
 from prefect.client.schemas.objects import State
 from prefect.settings import PREFECT_API_URL
 
+from emulators.control import FaultConfig
+from emulators.demo import DemoProduct, DemoVariant, demo_catalogue
 from flows.stock import sync_stock
-from possync.emulators.control import FaultConfig
-from possync.emulators.demo import DemoProduct, DemoVariant, demo_catalogue
 from possync.store import Store
 from tests.shop import EmulatedShop, running_shop, save_blocks
 

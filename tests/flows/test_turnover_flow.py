@@ -15,12 +15,12 @@ import pytest
 from pydantic import SecretStr
 
 from blocks import SyncSettings, XeroCredentials
+from emulators.control import EmulatorControl, FaultConfig
+from emulators.square_seed import SeedLine, SeedSale
+from emulators.xero import DEMO_TOKEN, PREFIX, create_xero_app
+from emulators.xero_state import DEMO_TENANT_ID, XeroState
 from flows.turnover import send_daily_turnover
-from possync.emulators.control import EmulatorControl, FaultConfig
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.square_seed import SeedLine, SeedSale
-from possync.emulators.xero import DEMO_TOKEN, PREFIX, create_xero_app
-from possync.emulators.xero_state import DEMO_TENANT_ID, XeroState
+from possync.serving import RunningServer, serve_in_thread
 from tests.shop import EmulatedShop, running_shop
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -213,8 +213,8 @@ def test_a_day_goes_to_e_conomic_once_as_one_balanced_voucher(
     shop: EmulatedShop, xero: Books
 ) -> None:
     from blocks import EconomicCredentials
-    from possync.emulators.economic import create_economic_app
-    from possync.emulators.economic_state import EconomicState
+    from emulators.economic import create_economic_app
+    from emulators.economic_state import EconomicState
 
     state = EconomicState()
     server = serve_in_thread(

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from emulators.demo import demo_catalogue
 from flows.receiver import Receiver, start_receiver
 from flows.stock import sync_stock
-from possync.emulators.demo import demo_catalogue
-from possync.emulators.server import free_port
+from possync.serving import free_port
 from tests.shop import EmulatedShop, running_shop
 
 CATALOGUE = demo_catalogue(20, seed=4)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from possync.emulators.server import RunningServer, serve_in_thread
+from possync.serving import RunningServer, serve_in_thread
 from possync.webhooks import (
     DeliveryLog,
     NoticeWorker,

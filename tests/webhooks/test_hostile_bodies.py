@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from possync.emulators.server import serve_in_thread
+from possync.serving import serve_in_thread
 from possync.webhooks import (
     MAX_BODY_BYTES,
     OrderNotice,

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from possync.emulators.server import RunningServer, serve_in_thread
-from possync.emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from emulators.woocommerce import PREFIX, WooState, create_woocommerce_app
+from possync.serving import RunningServer, serve_in_thread
 from possync.webhooks import CoalescingTrigger, OrderNotice
 from tests.webhooks.support import PATH, SECRET, Notices, Receiver, sign, start_receiver
 
