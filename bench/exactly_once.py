@@ -55,9 +55,9 @@ from emulators.demo import DemoProduct, demo_catalogue  # noqa: E402
 from emulators.square import SquareState, create_square_app  # noqa: E402
 from emulators.webshops import EmulatedWebshop, start_webshop  # noqa: E402
 from possync.connectors.square import REFERENCE_ID_MAX  # noqa: E402
-from possync.references import fit_reference, order_reference  # noqa: E402
+from possync.domain.references import fit_reference, order_reference  # noqa: E402
+from possync.planning.orders import order_key  # noqa: E402
 from possync.serving import RunningServer, free_port, serve_in_thread  # noqa: E402
-from possync.sync.orders import order_key  # noqa: E402
 
 TOKEN, LOCATION = "sq-bench-token", "L-BENCH"
 WEBSHOPS = ("woocommerce", "shopify", "magento")

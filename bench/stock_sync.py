@@ -35,7 +35,7 @@ from harness import LOCATION, TOKEN, running_shop
 
 from emulators.shopify_state import PLAN_RESTORE_RATES
 from possync.connectors.base import Webshop
-from possync.models import StockUpdate
+from possync.domain.models import StockUpdate
 
 # Items one stock write call takes: WooCommerce's batch limit, Shopify's input limit of
 # inventorySetQuantities; Magento takes up to 500 in one synchronous source-items call and

@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from possync.accounting import PosRefund, PosSale, TaxedAmount, Tender
-from possync.config import AccountMapping
-from possync.sync import turnover as tv
+from possync.domain.config import AccountMapping
+from possync.domain.turnover import PosRefund, PosSale, TaxedAmount, Tender
+from possync.planning import turnover as tv
 
 CENT = Decimal("0.01")
 

@@ -1,7 +1,7 @@
 """Prefect Blocks: one credentials Block per external system, plus the shop's SyncSettings.
 
 Secrets are `SecretStr` fields, read only when a connector is built; the Blocks turn into the
-library's plain config objects (`possync.config`), so the library never imports Prefect.
+library's plain config objects (`possync.domain.config`), so the library never imports Prefect.
 """
 
 from blocks.accounting import XeroCredentials

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from possync.config import XeroConfig
+from possync.domain.config import XeroConfig
 
 __all__ = ["XeroCredentials"]
 

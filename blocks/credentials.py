@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from possync.config import SquareConfig, WooCommerceConfig
+from possync.domain.config import SquareConfig, WooCommerceConfig
 
 
 class SquareCredentials(Block):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from possync.config import EconomicConfig
+from possync.domain.config import EconomicConfig
 
 
 class EconomicCredentials(Block):

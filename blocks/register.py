@@ -12,7 +12,7 @@ from blocks import (
     XeroCredentials,
 )
 from blocks.webshops import webshop_credentials
-from possync.config import WebshopConfig
+from possync.domain.config import WebshopConfig
 
 
 def register_block_types() -> None:

@@ -7,7 +7,7 @@ from typing import Literal
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from possync.config import AccountMapping, SyncConfig
+from possync.domain.config import AccountMapping, SyncConfig
 
 
 class SyncSettings(Block):

@@ -6,7 +6,7 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from blocks.credentials import WooCommerceCredentials
-from possync.config import MagentoConfig, ShopifyConfig, WebshopConfig, WooCommerceConfig
+from possync.domain.config import MagentoConfig, ShopifyConfig, WebshopConfig, WooCommerceConfig
 
 
 class ShopifyCredentials(Block):

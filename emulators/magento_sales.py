@@ -36,7 +36,7 @@ from typing import Any
 
 from emulators.magento_catalog import Catalog, CatalogError, Product, stamp
 from emulators.webshops import Pricing, inside, percent_of
-from possync.money import minor_units
+from possync.domain.money import minor_units
 
 Json = dict[str, Any]
 

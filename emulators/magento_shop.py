@@ -28,7 +28,7 @@ from emulators.demo import DemoProduct
 from emulators.magento import DEFAULT_TOKEN, MagentoState, create_magento_app
 from emulators.magento_catalog import DEFAULT_SOURCE
 from emulators.webshops import Pricing, count_writes
-from possync.config import MagentoConfig
+from possync.domain.config import MagentoConfig
 from possync.serving import RunningServer, serve_in_thread
 
 __all__ = ["TOKEN", "MagentoWebshop", "start_magento"]

@@ -44,7 +44,7 @@ from emulators.shopify_state import (
     TaxLine,
 )
 from emulators.shopify_webhooks import order_payload, refund_payload
-from possync.money import minor_units
+from possync.domain.money import minor_units
 
 __all__ = ["Publish", "order_mutations"]
 

@@ -29,8 +29,8 @@ from emulators.shopify import GRAPHQL_PATH, create_shopify_app
 from emulators.shopify_state import Bucket, ShopifyState
 from emulators.shopify_webhooks import WebhookDispatcher
 from emulators.webshops import Pricing, inside, percent_of
-from possync.config import ShopifyConfig
-from possync.money import minor_units
+from possync.domain.config import ShopifyConfig
+from possync.domain.money import minor_units
 from possync.serving import RunningServer, serve_in_thread
 
 __all__ = ["ShopifyWebshop", "start_shopify"]

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from emulators.control import EmulatorControl
 from emulators.demo import DemoProduct
-from possync.config import WebshopConfig
+from possync.domain.config import WebshopConfig
 from possync.serving import RunningServer
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

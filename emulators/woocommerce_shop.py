@@ -17,8 +17,8 @@ from emulators.demo import DemoProduct
 from emulators.webshops import Pricing, count_writes, inside, percent_of
 from emulators.woocommerce import WooState, create_woocommerce_app
 from emulators.woocommerce_params import price_text
-from possync.config import WooCommerceConfig
-from possync.money import minor_units
+from possync.domain.config import WooCommerceConfig
+from possync.domain.money import minor_units
 from possync.serving import RunningServer, serve_in_thread
 
 CK, CS = "ck_demo", "cs_demo"  # the emulator's documented demo key

@@ -23,7 +23,7 @@ from emulators.woocommerce_params import Json, now_seconds, price_text
 from emulators.woocommerce_query import OrderedCache
 from emulators.woocommerce_render import Site, render_order, render_product
 from emulators.woocommerce_webhooks import Delivery, WebhookHub
-from possync.money import minor_units
+from possync.domain.money import minor_units
 
 # Gateways for which the emulator pretends a refund through the payment provider works.
 REFUNDING_GATEWAYS = frozenset({"stripe", "woocommerce_payments", "ppcp-gateway"})

@@ -9,8 +9,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from blocks import SETTINGS_BLOCK
 from possync import turnover_report, turnoversync
+from possync.planning.turnover import UnbalancedVoucher
 from possync.store.run_slots import HeldSlot
-from possync.sync.turnover import UnbalancedVoucher
 from tasks import turnover as t
 from tasks.common import connect, connect_accounting, exclusive
 

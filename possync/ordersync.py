@@ -1,7 +1,7 @@
 """Web orders to the POS exactly once; refunds and cancellations return stock once.
 
 Every POS write carries an idempotency key derived from the ledger (shop + order, + event)
-and a reference that is unique per order within the POS field's limit (`possync.references`),
+and a reference that is unique per order within the POS field's limit (`possync.domain.references`),
 and every ledger transition is a compare-and-set, so a retry after a timeout, a lost
 response, a crash between the POS write and our commit, a rerun or a replayed webhook all
 end in one sale per order and one return per refund. Steps (each one task):
@@ -22,12 +22,19 @@ from typing import Literal
 
 from possync.connectors.base import Pos, Webshop
 from possync.connectors.errors import FatalError
-from possync.models import OrderItem, PosDocument, Problem, SaleLine, WebOrder, web_sale_source
-from possync.money import MoneyError
-from possync.references import event_reference, order_reference
+from possync.domain.models import (
+    OrderItem,
+    PosDocument,
+    Problem,
+    SaleLine,
+    WebOrder,
+    web_sale_source,
+)
+from possync.domain.money import MoneyError
+from possync.domain.references import event_reference, order_reference
+from possync.planning import orders as plan
+from possync.planning.orders import Resolved
 from possync.store import OrderEvent, OrderLine, OrderRecord, Store
-from possync.sync import orders as plan
-from possync.sync.orders import Resolved
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from possync.catalog import CodeRow, ProductData, ProductWrite, ProductWriteOutcome
-from possync.config import SyncConfig
 from possync.connectors.base import ProductCatalogue
-from possync.models import Problem, QuarantineField
+from possync.domain.config import SyncConfig
+from possync.domain.models import Problem, QuarantineField
+from possync.domain.products import CodeRow, ProductData, ProductWrite, ProductWriteOutcome
+from possync.planning import products as planner
 from possync.quarantine import quarantine_problems
 from possync.store import Link, Pair, Store
-from possync.sync import products as planner
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from possync.models import Problem
+from possync.domain.models import Problem
 from possync.store import QuarantineEntry, Store
 
 

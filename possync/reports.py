@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
-from possync.models import Problem, StockUpdate
+from possync.domain.models import Problem, StockUpdate
 
 MAX_ROWS = 500
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 from possync.connectors.base import Pos, Webshop
 from possync.connectors.errors import FatalError
-from possync.models import Problem, QuarantineField, WebshopListing
+from possync.domain.models import Problem, QuarantineField, WebshopListing
+from possync.planning.stock import count_limit, parse_quantity
 from possync.quarantine import quarantine_problems
 from possync.store import Store
-from possync.sync.stock import count_limit, parse_quantity
 
 FLOW = "stock-sync"
 COUNTS_PER_CALL = 100

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from possync.connectors.base import Pos, Webshop
 from possync.connectors.errors import FatalError
-from possync.models import (
+from possync.domain.models import (
     CatalogVariant,
     Problem,
     StockCount,
@@ -30,10 +30,10 @@ from possync.models import (
     WebshopRef,
     WriteOutcome,
 )
+from possync.planning import stock as planner
+from possync.planning.linking import LinkRow, assign_keys
 from possync.quarantine import quarantine_problems
 from possync.store import Link, Store
-from possync.sync import stock as planner
-from possync.sync.linking import LinkRow, assign_keys
 
 log = logging.getLogger(__name__)
 

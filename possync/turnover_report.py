@@ -8,7 +8,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from possync.sync.turnover import TENDERS, DayFigures
+from possync.planning.turnover import TENDERS, DayFigures
 from possync.turnoversync import DayResult
 
 

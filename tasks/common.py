@@ -23,10 +23,10 @@ from blocks import (
     SyncSettings,
     WebshopCredentials,
 )
-from possync.config import SyncConfig
 from possync.connectors.base import Accounting, Pos, Webshop
 from possync.connectors.errors import is_retriable
 from possync.connectors.registry import build_pos, build_webshop
+from possync.domain.config import SyncConfig
 from possync.store import Store
 from possync.store.run_slots import HeldSlot, SlotBusy, SlotHolder, hold_slot
 

@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from possync import ordersync
 from possync.connectors.base import Pos, Webshop
-from possync.models import Problem, WebOrder
+from possync.domain.models import Problem, WebOrder
 from possync.quarantine import quarantine_problems
 from possync.store import Store
 from tasks.common import RETRYING

@@ -8,9 +8,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from possync import productsync
-from possync.catalog import ProductData
+from possync.domain.products import ProductData
+from possync.planning.products import Rules
 from possync.store import Store
-from possync.sync.products import Rules
 from tasks.common import RETRYING
 
 

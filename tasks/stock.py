@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from possync import stock_to_pos, stocksync
 from possync.connectors.base import Pos, Webshop
 from possync.connectors.errors import FatalError
-from possync.models import Problem, StockUpdate, WriteOutcome
+from possync.domain.models import Problem, StockUpdate, WriteOutcome
 from possync.store import Store
 from tasks.common import RETRYING
 

@@ -7,10 +7,10 @@ from datetime import date
 from prefect import task
 
 from possync import turnoversync
-from possync.config import SyncConfig
 from possync.connectors.base import Accounting, SalesJournal
+from possync.domain.config import SyncConfig
+from possync.planning.turnover import DayFigures
 from possync.store import Store
-from possync.sync.turnover import DayFigures
 from tasks.common import RETRYING
 
 

@@ -24,9 +24,9 @@ from emulators.webshops import EmulatedWebshop, Pricing, start_webshop
 from emulators.woocommerce import WooState
 from emulators.woocommerce_shop import CK, CS, WooCommerceWebshop
 from possync.connectors.square import REFERENCE_ID_MAX
-from possync.references import fit_reference, order_reference
+from possync.domain.references import fit_reference, order_reference
+from possync.planning.orders import order_key
 from possync.serving import RunningServer, serve_in_thread
-from possync.sync.orders import order_key
 
 __all__ = [
     "CK",
@@ -230,7 +230,7 @@ class EmulatedShop:
 
     def pos_reference(self, order_id: str) -> str:
         """The reference_id Square holds for a web order: the readable one where it fits the
-        field, else the order's ledger key (`possync.references`)."""
+        field, else the order's ledger key (`possync.domain.references`)."""
         system = self.web.system
         reference = order_reference(system, order_id)
         return fit_reference(reference, order_key(system, order_id), REFERENCE_ID_MAX)

@@ -143,7 +143,7 @@ def turnover_reaches_xero(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from emulators.xero_state import DEMO_TENANT_ID
-    from possync.sync.turnover import day_bounds
+    from possync.planning.turnover import day_bounds
 
     day = datetime.now(ZoneInfo("Europe/Copenhagen")).date()
     start, end = day_bounds(day, "Europe/Copenhagen")

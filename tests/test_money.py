@@ -1,4 +1,4 @@
-"""possync.money: amounts in each currency's own minor units, exactly or not at all."""
+"""possync.domain.money: amounts in each currency's own minor units, exactly or not at all."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from possync.money import (
+from possync.domain.money import (
     INT64_MAX,
     MoneyError,
     exact_amount,

@@ -9,7 +9,7 @@ from typing import cast
 
 from possync import stocksync
 from possync.connectors.base import Pos, Webshop
-from possync.models import Problem
+from possync.domain.models import Problem
 from possync.store import Store
 
 SQUARE_IDS = ("CSTRXB2FXMKKSGA57ZRSBJA6", "HQ2DFRZ7OXTPNVWC5ZIRAYQE")

@@ -11,9 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from possync.accounting import PosRefund, PosSale, PostedVoucher, Voucher
-from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
-from possync.models import (
+from possync.domain.models import (
     CatalogVariant,
     PosDocument,
     SaleLine,
@@ -25,6 +23,8 @@ from possync.models import (
     WebshopRef,
     WriteOutcome,
 )
+from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome
+from possync.domain.turnover import PosRefund, PosSale, PostedVoucher, Voucher
 
 
 @runtime_checkable

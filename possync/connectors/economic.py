@@ -39,10 +39,10 @@ from urllib.parse import quote
 
 import httpx
 
-from possync.accounting import PostedVoucher, Voucher
-from possync.config import EconomicConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient, RetryPolicy
+from possync.domain.config import EconomicConfig
+from possync.domain.turnover import PostedVoucher, Voucher
 
 __all__ = ["EconomicAccounting", "economic_error", "entry_text"]
 

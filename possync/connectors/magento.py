@@ -21,15 +21,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
-from possync.config import MagentoConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient, RetryPolicy
 from possync.connectors.magento_api import allowed_page_size, magento_error, search_pages
 from possync.connectors.magento_orders import MagentoOrders
 from possync.connectors.magento_products import MagentoProducts, custom_attribute, max_price
 from possync.connectors.magento_stock import BULK_LIMIT, StockWriter
-from possync.models import (
+from possync.domain.config import MagentoConfig
+from possync.domain.models import (
     StockUpdate,
     WebOrder,
     WebRefund,
@@ -37,6 +36,7 @@ from possync.models import (
     WebshopRef,
     WriteOutcome,
 )
+from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome
 
 __all__ = ["BULK_CHUNK", "MagentoShop", "magento_error"]
 

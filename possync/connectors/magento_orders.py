@@ -34,8 +34,16 @@ from possync.connectors.magento_api import (
     parse_magento_time,
     search_pages,
 )
-from possync.models import LinePrice, LineTax, OrderItem, WebCharge, WebOrder, WebRefund, WebshopRef
-from possync.money import MoneyError, parse_amount
+from possync.domain.models import (
+    LinePrice,
+    LineTax,
+    OrderItem,
+    WebCharge,
+    WebOrder,
+    WebRefund,
+    WebshopRef,
+)
+from possync.domain.money import MoneyError, parse_amount
 
 __all__ = ["MagentoOrders", "web_status"]
 

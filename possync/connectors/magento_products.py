@@ -29,12 +29,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
-from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome, VariantData
-from possync.config import MagentoConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient
 from possync.connectors.magento_api import magento_time, parse_magento_time, search_pages
-from possync.money import minor_units
+from possync.domain.config import MagentoConfig
+from possync.domain.money import minor_units
+from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome, VariantData
 
 __all__ = ["MagentoProducts", "custom_attribute", "max_price", "parent_sku", "price_text"]
 

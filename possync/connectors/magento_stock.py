@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from possync.config import MagentoConfig
 from possync.connectors.errors import FatalError, RetriableError
 from possync.connectors.http import ApiClient
-from possync.models import StockUpdate, WriteOutcome
+from possync.domain.config import MagentoConfig
+from possync.domain.models import StockUpdate, WriteOutcome
 
 __all__ = ["BULK_LIMIT", "BULK_PATH", "OPEN", "StockWriter"]
 

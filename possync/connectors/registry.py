@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
-from possync.config import (
+from possync.connectors.base import Accounting, Pos, Webshop
+from possync.connectors.square import SquarePos
+from possync.domain.config import (
     EconomicConfig,
     MagentoConfig,
     ShopifyConfig,
@@ -20,8 +22,6 @@ from possync.config import (
     WooCommerceConfig,
     XeroConfig,
 )
-from possync.connectors.base import Accounting, Pos, Webshop
-from possync.connectors.square import SquarePos
 
 
 @dataclass(frozen=True)

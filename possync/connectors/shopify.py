@@ -25,14 +25,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
-from possync.config import ShopifyConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.http import RetryPolicy
 from possync.connectors.shopify_client import GRAPHQL_PATH, ShopifyGraphQL, shopify_error
 from possync.connectors.shopify_orders import ShopifyOrders
 from possync.connectors.shopify_products import PRODUCTS_PER_WRITE, ShopifyProducts
-from possync.models import (
+from possync.domain.config import ShopifyConfig
+from possync.domain.models import (
     StockUpdate,
     WebOrder,
     WebRefund,
@@ -40,6 +39,7 @@ from possync.models import (
     WebshopRef,
     WriteOutcome,
 )
+from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome
 
 __all__ = [
     "ALL_VARIANTS_QUERY",

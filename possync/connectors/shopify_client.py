@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 
-from possync.config import ShopifyConfig
 from possync.connectors.errors import FatalError, RateLimited
 from possync.connectors.http import ApiClient, RetryPolicy
+from possync.domain.config import ShopifyConfig
 
 __all__ = ["GRAPHQL_PATH", "ShopifyGraphQL", "gid_number", "shopify_error"]
 

@@ -30,8 +30,16 @@ from decimal import Decimal
 from typing import Any
 
 from possync.connectors.shopify_client import ShopifyGraphQL
-from possync.models import LinePrice, LineTax, OrderItem, WebCharge, WebOrder, WebRefund, WebshopRef
-from possync.money import MoneyError, parse_amount
+from possync.domain.models import (
+    LinePrice,
+    LineTax,
+    OrderItem,
+    WebCharge,
+    WebOrder,
+    WebRefund,
+    WebshopRef,
+)
+from possync.domain.money import MoneyError, parse_amount
 
 __all__ = [
     "ORDERS_BY_ID_QUERY",

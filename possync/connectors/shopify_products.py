@@ -27,9 +27,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome, VariantData
 from possync.connectors.shopify_client import ShopifyGraphQL
 from possync.connectors.shopify_orders import search_since
+from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome, VariantData
 
 __all__ = [
     "DELETIONS_QUERY",

@@ -9,7 +9,7 @@ of a time range (the daily turnover's `SalesJournal`) by `square_sales.SquareSal
 delegates to both.
 
 Web orders become sales (an order and an EXTERNAL payment) or stock adjustments. Their
-references follow `possync.references`: the readable reference where the field takes it
+references follow `possync.domain.references`: the readable reference where the field takes it
 whole, else the ledger key, never a cut; the full text is kept in the order's metadata and
 the payment's external source id. The limits are the spec's (Square-Version 2025-08-20).
 """
@@ -26,17 +26,17 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from possync.accounting import PosRefund, PosSale
-from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
-from possync.config import SquareConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient, RetryPolicy
 from possync.connectors.square_catalog import SquareCatalogue
 from possync.connectors.square_sale import PlannedSale, plan_sale
 from possync.connectors.square_sales import SquareSales
-from possync.models import CatalogVariant, PosDocument, SaleLine, StockCount, utc_iso
-from possync.money import INT64_MAX, MoneyError, from_minor, to_minor
-from possync.references import fit_reference
+from possync.domain.config import SquareConfig
+from possync.domain.models import CatalogVariant, PosDocument, SaleLine, StockCount, utc_iso
+from possync.domain.money import INT64_MAX, MoneyError, from_minor, to_minor
+from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome
+from possync.domain.references import fit_reference
+from possync.domain.turnover import PosRefund, PosSale
 
 __all__ = ["SquarePos", "square_error"]
 

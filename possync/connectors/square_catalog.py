@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome, VariantData
 from possync.connectors.errors import ApiError, FatalError
 from possync.connectors.http import ApiClient
-from possync.models import utc_iso
-from possync.money import MoneyError, from_minor, parse_amount, to_minor
+from possync.domain.models import utc_iso
+from possync.domain.money import MoneyError, from_minor, parse_amount, to_minor
+from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome, VariantData
 
 __all__ = ["SquareCatalogue", "product_from"]
 

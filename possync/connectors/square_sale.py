@@ -29,7 +29,7 @@ if Square's figures come out exactly as the webshop's:
 
 Shipping and fees are lines without a catalogue object (`item_type` CUSTOM_AMOUNT, which
 Square takes for a non-itemized sale), so the sale's total is the order's total. Every
-amount goes through `possync.money` (the currency's ISO 4217 decimals, within int64).
+amount goes through `possync.domain.money` (the currency's ISO 4217 decimals, within int64).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
-from possync.models import LinePrice, SaleLine
-from possync.money import INT64_MAX, MoneyError, from_minor, to_minor
+from possync.domain.models import LinePrice, SaleLine
+from possync.domain.money import INT64_MAX, MoneyError, from_minor, to_minor
 
 __all__ = ["PlannedSale", "plan_sale"]
 

@@ -25,7 +25,7 @@ Connect API (2025-08-20) says, and what is read from it:
   webshop's revenue reaches the books from the webshop) or take it in. A refund is a web
   refund when the sale it refunds is.
 - Amounts are minor units of the order's (or refund's) currency, made decimal with its
-  ISO 4217 decimals (`possync.money`: JPY 0, DKK 2, KWD 3).
+  ISO 4217 decimals (`possync.domain.money`: JPY 0, DKK 2, KWD 3).
 - Refunds come from ListPaymentRefunds (`location_id`, `status` COMPLETED, `begin_time`,
   `end_time`, sorted ASC, where Square's begin_time is inclusive and end_time exclusive; 100 a
   page). A refund's `order_id` is the return order Square made for it ("This isn't the same
@@ -43,10 +43,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from possync.accounting import PosRefund, PosSale, TaxedAmount, Tender, TenderKind
 from possync.connectors.http import ApiClient
-from possync.models import is_web_sale_source, utc_iso
-from possync.money import from_minor
+from possync.domain.models import is_web_sale_source, utc_iso
+from possync.domain.money import from_minor
+from possync.domain.turnover import PosRefund, PosSale, TaxedAmount, Tender, TenderKind
 
 SEARCH_LIMIT = 1000  # SearchOrdersRequest.limit: "Max: 1000"
 REFUNDS_LIMIT = 100  # ListPaymentRefunds: "The maximum results per page is 100."

@@ -19,11 +19,10 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome
-from possync.config import WooCommerceConfig
 from possync.connectors.http import ApiClient, RetryPolicy
 from possync.connectors.woocommerce_products import WooCommerceProducts, max_price, parse_gmt
-from possync.models import (
+from possync.domain.config import WooCommerceConfig
+from possync.domain.models import (
     LinePrice,
     LineTax,
     OrderItem,
@@ -35,7 +34,8 @@ from possync.models import (
     WebshopRef,
     WriteOutcome,
 )
-from possync.money import MoneyError, parse_amount
+from possync.domain.money import MoneyError, parse_amount
+from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome
 
 __all__ = ["BATCH_LIMIT", "WooCommerceShop", "woocommerce_error"]
 

@@ -31,10 +31,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from possync.catalog import ProductData, ProductWrite, ProductWriteOutcome, VariantData
 from possync.connectors.errors import ApiError
 from possync.connectors.http import ApiClient
-from possync.money import minor_units
+from possync.domain.money import minor_units
+from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome, VariantData
 
 __all__ = [
     "MARKER_PREFIX",

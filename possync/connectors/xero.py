@@ -34,11 +34,11 @@ from typing import Any
 
 import httpx
 
-from possync.accounting import PostedVoucher, Voucher
-from possync.config import XeroConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.http import ApiClient, RetryPolicy
-from possync.money import MoneyError
+from possync.domain.config import XeroConfig
+from possync.domain.money import MoneyError
+from possync.domain.turnover import PostedVoucher, Voucher
 
 __all__ = ["XeroAccounting", "journal_body", "narration_for", "xero_error"]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, tuple_
 
-from possync.catalog import CodeRow
+from possync.domain.products import CodeRow
 from possync.store.tables import CatalogCode, ProductPair
 
 if TYPE_CHECKING:

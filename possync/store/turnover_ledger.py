@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from possync.accounting import VoucherLine
+from possync.domain.turnover import VoucherLine
 from possync.store.tables import TurnoverLedger
 
 if TYPE_CHECKING:

@@ -15,12 +15,12 @@ from pydantic import SecretStr
 
 from emulators.control import EmulatorControl, FaultConfig
 from emulators.economic import EconomicState, create_economic_app
-from possync.accounting import PostedVoucher, Voucher, VoucherLine
-from possync.config import EconomicConfig
 from possync.connectors.base import Accounting
 from possync.connectors.economic import EconomicAccounting, economic_error, entry_text
 from possync.connectors.errors import FatalError, RetriableError
 from possync.connectors.http import RetryPolicy
+from possync.domain.config import EconomicConfig
+from possync.domain.turnover import PostedVoucher, Voucher, VoucherLine
 from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.economic_shapes import VOUCHER_READ, problems, validate

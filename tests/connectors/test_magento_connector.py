@@ -14,13 +14,13 @@ from pydantic import SecretStr
 from emulators.control import FaultConfig
 from emulators.demo import demo_catalogue
 from emulators.magento_shop import MagentoWebshop, start_magento
-from possync.catalog import ProductData, ProductWrite, VariantData
 from possync.connectors.base import ProductCatalogue, Webshop
 from possync.connectors.errors import FatalError, RateLimited, RetriableError, ServerError
 from possync.connectors.http import RetryPolicy
 from possync.connectors.magento import MagentoShop
 from possync.connectors.magento_api import magento_error, render_message
-from possync.models import StockUpdate, WebshopListing, WebshopRef
+from possync.domain.models import StockUpdate, WebshopListing, WebshopRef
+from possync.domain.products import ProductData, ProductWrite, VariantData
 
 CATALOGUE = demo_catalogue(60, seed=11)
 SKUS = [v.sku for p in CATALOGUE for v in p.variants]

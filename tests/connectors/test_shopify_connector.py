@@ -25,12 +25,12 @@ from emulators.shopify import (
     admin_schema,
     create_shopify_app,
 )
-from possync.config import ShopifyConfig
 from possync.connectors import shopify, shopify_orders, shopify_products
 from possync.connectors.errors import FatalError, RateLimited
 from possync.connectors.http import RetryPolicy
 from possync.connectors.shopify import ShopifyShop
-from possync.models import StockUpdate, WebshopListing, WebshopRef
+from possync.domain.config import ShopifyConfig
+from possync.domain.models import StockUpdate, WebshopListing, WebshopRef
 from possync.serving import RunningServer, serve_in_thread
 from tests.specs import spec_path
 

@@ -17,10 +17,10 @@ from graphql import GraphQLSchema
 from emulators.demo import demo_catalogue
 from emulators.shopify_shop import ShopifyWebshop, start_shopify
 from emulators.shopify_state import Bucket
-from possync.catalog import ProductData, ProductWrite, VariantData
 from possync.connectors.shopify import ShopifyShop
 from possync.connectors.shopify_orders import LINES_PER_ORDER, MORE_LINES, ORDERS_PER_PAGE
-from possync.models import StockUpdate
+from possync.domain.models import StockUpdate
+from possync.domain.products import ProductData, ProductWrite, VariantData
 from tests.connectors.test_shopify_connector import Recorder
 from tests.connectors.test_shopify_connector import schema as schema
 

@@ -13,13 +13,13 @@ from pydantic import SecretStr
 
 from emulators.demo import demo_catalogue
 from emulators.square import SquareState, create_square_app
-from possync.config import SquareConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.square import SquarePos
-from possync.models import SaleLine
-from possync.references import order_reference
+from possync.domain.config import SquareConfig
+from possync.domain.models import SaleLine
+from possync.domain.references import order_reference
+from possync.planning.orders import order_key
 from possync.serving import RunningServer, serve_in_thread
-from possync.sync.orders import order_key
 from tests.conformance import SpecRecorder
 from tests.specs import openapi
 

@@ -20,11 +20,11 @@ from pydantic import SecretStr
 
 from emulators.demo import demo_catalogue
 from emulators.square import SquareState, create_square_app
-from possync.catalog import ProductData, ProductWrite, VariantData
-from possync.config import SquareConfig
 from possync.connectors import square_catalog
 from possync.connectors.base import Pos, ProductCatalogue
 from possync.connectors.square import SquarePos
+from possync.domain.config import SquareConfig
+from possync.domain.products import ProductData, ProductWrite, VariantData
 from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.specs import openapi

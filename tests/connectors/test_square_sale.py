@@ -13,11 +13,11 @@ from pydantic import SecretStr
 
 from emulators.demo import demo_catalogue
 from emulators.square import SquareState, create_square_app
-from possync.config import SquareConfig
 from possync.connectors.square import SquarePos, _check_total
 from possync.connectors.square_sale import PlannedSale, plan_sale
-from possync.models import LinePrice, LineTax, SaleLine
-from possync.money import MoneyError
+from possync.domain.config import SquareConfig
+from possync.domain.models import LinePrice, LineTax, SaleLine
+from possync.domain.money import MoneyError
 from possync.serving import serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.specs import openapi

@@ -17,11 +17,11 @@ from pydantic import SecretStr
 
 from emulators.square import SquareState, create_square_app
 from emulators.square_seed import SeedLine, SeedSale, TenderSource
-from possync.accounting import PosSale, TaxedAmount, Tender
-from possync.config import SquareConfig
 from possync.connectors.base import SalesJournal
 from possync.connectors.square import SquarePos
 from possync.connectors.square_sales import refund_from, sale_from
+from possync.domain.config import SquareConfig
+from possync.domain.turnover import PosSale, TaxedAmount, Tender
 from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.specs import openapi

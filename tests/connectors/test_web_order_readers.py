@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from possync.connectors import magento_orders, shopify_orders, woocommerce
-from possync.models import LineTax
+from possync.domain.models import LineTax
 
 
 def woo_order(**changes: Any) -> dict[str, Any]:

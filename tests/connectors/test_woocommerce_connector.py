@@ -12,10 +12,10 @@ from pydantic import SecretStr
 
 from emulators.demo import demo_catalogue
 from emulators.woocommerce import WooState, create_woocommerce_app
-from possync.config import WooCommerceConfig
 from possync.connectors.errors import FatalError
 from possync.connectors.woocommerce import WooCommerceShop
-from possync.models import StockUpdate, WebshopRef
+from possync.domain.config import WooCommerceConfig
+from possync.domain.models import StockUpdate, WebshopRef
 from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.specs import openapi

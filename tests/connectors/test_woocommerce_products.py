@@ -16,13 +16,13 @@ import pytest
 from pydantic import SecretStr
 
 from emulators.demo import demo_catalogue
-from possync.catalog import ProductData, ProductWrite, VariantData
-from possync.config import WooCommerceConfig
 from possync.connectors.base import ProductCatalogue
 from possync.connectors.errors import TransportError
 from possync.connectors.http import RetryPolicy
 from possync.connectors.woocommerce import WooCommerceShop
 from possync.connectors.woocommerce_products import marker
+from possync.domain.config import WooCommerceConfig
+from possync.domain.products import ProductData, ProductWrite, VariantData
 from tests.conformance import SpecRecorder
 from tests.emulators.woo_support import Shop, open_shop, settable_clock
 from tests.specs import openapi

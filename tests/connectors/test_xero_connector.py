@@ -16,13 +16,13 @@ from pydantic import SecretStr
 
 from emulators.control import EmulatorControl, FaultConfig
 from emulators.xero import PREFIX, XeroState, create_xero_app
-from possync.accounting import Voucher, VoucherLine
-from possync.config import XeroConfig
 from possync.connectors.base import Accounting
 from possync.connectors.errors import FatalError
 from possync.connectors.http import RetryPolicy
 from possync.connectors.xero import XeroAccounting, narration_for
-from possync.money import MoneyError
+from possync.domain.config import XeroConfig
+from possync.domain.money import MoneyError
+from possync.domain.turnover import Voucher, VoucherLine
 from possync.serving import RunningServer, serve_in_thread
 from tests.conformance import SpecRecorder
 from tests.xero_spec import spec_available, spec_problems

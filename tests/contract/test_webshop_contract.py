@@ -21,12 +21,12 @@ from pydantic import SecretStr
 from emulators.control import FaultConfig
 from emulators.demo import demo_catalogue
 from emulators.webshops import EmulatedWebshop, start_webshop
-from possync.catalog import ProductData, ProductWrite, VariantData
 from possync.connectors.base import ProductCatalogue, Webshop
 from possync.connectors.errors import FatalError, RateLimited, RetriableError, ServerError
 from possync.connectors.http import RetryPolicy
 from possync.connectors.registry import WEBSHOP_CONNECTORS, build_webshop
-from possync.models import StockUpdate, WebshopListing, WebshopRef
+from possync.domain.models import StockUpdate, WebshopListing, WebshopRef
+from possync.domain.products import ProductData, ProductWrite, VariantData
 from possync.serving import serve_in_thread
 from possync.webhooks import OrderNotice, create_webhook_app, webhook_source
 from tests.webhooks.support import MemoryDeliveryLog, Notices

@@ -31,11 +31,11 @@ from blocks import SyncSettings
 from emulators.demo import DemoProduct, DemoVariant, demo_catalogue, ean13
 from flows.products import sync_products
 from flows.stock import sync_stock
-from possync.catalog import ProductData
-from possync.config import SquareConfig
 from possync.connectors.base import ProductCatalogue
 from possync.connectors.registry import build_pos, build_webshop
-from possync.money import to_minor
+from possync.domain.config import SquareConfig
+from possync.domain.money import to_minor
+from possync.domain.products import ProductData
 from possync.store import Store
 from tests import catalog_admin as admin
 from tests.flows.conftest import WEBSHOPS

@@ -31,7 +31,7 @@ from flows.orders import transfer_orders
 from flows.refunds import process_refunds
 from flows.stock import sync_stock
 from flows.turnover import send_daily_turnover
-from possync.money import from_minor
+from possync.domain.money import from_minor
 from possync.serving import serve_in_thread
 from possync.store import Store
 from tests.shop import CK, CS, EmulatedShop, running_shop

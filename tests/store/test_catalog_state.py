@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from possync.catalog import CodeRow
+from possync.domain.products import CodeRow
 from possync.store import Pair, Store
 
 

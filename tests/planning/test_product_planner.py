@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from possync.catalog import CodeRow, ProductData, ProductField, VariantData
-from possync.models import Problem
-from possync.sync import products as planner
+from possync.domain.models import Problem
+from possync.domain.products import CodeRow, ProductData, ProductField, VariantData
+from possync.planning import products as planner
 
 DKK = planner.Rules("DKK")
 

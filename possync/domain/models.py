@@ -112,7 +112,7 @@ class LinePrice(_Model):
     """What a line really cost the customer: after every discount, with its VAT as charged.
 
     Amounts are the webshop's own, in the order's currency; whether the POS can hold them
-    exactly is for its connector to say (`possync.money`)."""
+    exactly is for its connector to say (`possync.domain.money`)."""
 
     net: Decimal = Field(description="the line after discounts, without tax")
     taxes: tuple[LineTax, ...] = ()

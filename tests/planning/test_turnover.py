@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from possync.accounting import PosRefund, PosSale, TaxedAmount, Tender
-from possync.config import AccountMapping
-from possync.sync import turnover as tv
+from possync.domain.config import AccountMapping
+from possync.domain.turnover import PosRefund, PosSale, TaxedAmount, Tender
+from possync.planning import turnover as tv
 
 CPH = "Europe/Copenhagen"
 D = Decimal

@@ -1,6 +1,6 @@
 """A shop day's turnover, pure: the day's bounds in the shop's timezone, the figures from the
 POS's sales and refunds (pandas, in integer minor units of the day's currency, its own
-ISO 4217 decimals through `possync.money`, so sums are exact), and the one balanced
+ISO 4217 decimals through `possync.domain.money`, so sums are exact), and the one balanced
 voucher they become.
 
     day_bounds   [start, end) of a local day in UTC; 23 or 25 hours on DST days
@@ -23,9 +23,16 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from possync.accounting import PosRefund, PosSale, TaxedAmount, TenderKind, Voucher, VoucherLine
-from possync.config import AccountMapping
-from possync.money import from_minor, minor_units, to_minor
+from possync.domain.config import AccountMapping
+from possync.domain.money import from_minor, minor_units, to_minor
+from possync.domain.turnover import (
+    PosRefund,
+    PosSale,
+    TaxedAmount,
+    TenderKind,
+    Voucher,
+    VoucherLine,
+)
 
 __all__ = [
     "DayFigures",

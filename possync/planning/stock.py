@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from possync.models import (
+from possync.domain.models import (
     CatalogVariant,
     Problem,
     QuarantineField,

@@ -12,7 +12,7 @@ digest whichever vendor holds them (prices as decimals, variant names only where
 has more than one variant, SKUs as the variants' order).
 
 Prices are never rounded: a master price is synced only if it is exact in the shop's
-currency (its ISO 4217 minor units: JPY 0, EUR 2, KWD 3; `possync.money`) and within what
+currency (its ISO 4217 minor units: JPY 0, EUR 2, KWD 3; `possync.domain.money`) and within what
 the other side holds; otherwise the product is quarantined with field `price` and why.
 """
 
@@ -24,9 +24,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
 
-from possync.catalog import PRODUCT_FIELDS, CodeRow, ProductData, ProductField, VariantData
-from possync.models import Problem, QuarantineField
-from possync.money import MoneyError, exact_amount, parse_amount
+from possync.domain.models import Problem, QuarantineField
+from possync.domain.money import MoneyError, exact_amount, parse_amount
+from possync.domain.products import PRODUCT_FIELDS, CodeRow, ProductData, ProductField, VariantData
 
 __all__ = [
     "Create",

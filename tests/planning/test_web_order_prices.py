@@ -13,7 +13,7 @@ from typing import Any, cast
 import pytest
 
 from possync.connectors.base import Pos, Webshop
-from possync.models import (
+from possync.domain.models import (
     LinePrice,
     LineTax,
     OrderItem,
@@ -23,7 +23,7 @@ from possync.models import (
     WebOrder,
     WebshopRef,
 )
-from possync.money import MoneyError
+from possync.domain.money import MoneyError
 from possync.ordersync import OrderSettings, transfer_batch
 from possync.store import Link, Store
 

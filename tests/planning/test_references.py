@@ -1,5 +1,5 @@
 """References and keys of web orders, over every webshop's real id formats: each one unique
-per order (and event) and within the Square field it goes to (`possync.references`)."""
+per order (and event) and within the Square field it goes to (`possync.domain.references`)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from possync.connectors.square import (
     REFERENCE_ID_MAX,
     _subkey,
 )
-from possync.references import event_reference, fit_reference, order_reference
-from possync.sync.orders import event_key, order_key
+from possync.domain.references import event_reference, fit_reference, order_reference
+from possync.planning.orders import event_key, order_key
 from tests.specs import spec_path
 
 INT64_MAX = 2**63 - 1  # Shopify ids are 64-bit

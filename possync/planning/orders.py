@@ -16,11 +16,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from possync.models import OrderItem, Problem, WebOrder
+from possync.domain.models import OrderItem, Problem, WebOrder
 
 # All keys derive from this namespace, the shop and the whole order id: a rerun, a retry
 # after a timeout or a replayed webhook always produces the same key, so the POS books once
-# (the rule for keys and references: `possync.references`).
+# (the rule for keys and references: `possync.domain.references`).
 KEY_NAMESPACE = uuid.UUID("8d3b1f4e-2c51-4c8e-9d7a-6f0e4b2a9c11")
 
 Step = Literal["ignore", "transfer", "cancel_reserved", "return_cancelled", "refunds"]

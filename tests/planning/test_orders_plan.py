@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from possync.models import OrderItem, WebOrder, WebshopRef
-from possync.sync import orders as plan
+from possync.domain.models import OrderItem, WebOrder, WebshopRef
+from possync.planning import orders as plan
 
 ACCEPTED = {"processing", "completed"}
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from possync.models import CatalogVariant, StockCount, WebshopListing, WebshopRef
-from possync.sync import stock as planner
+from possync.domain.models import CatalogVariant, StockCount, WebshopListing, WebshopRef
+from possync.planning import stock as planner
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

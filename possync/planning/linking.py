@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from possync.sync.stock import Match
+from possync.planning.stock import Match
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from possync.accounting import TenderKind
-from possync.catalog import PRODUCT_FIELDS, ProductField
+from possync.domain.products import PRODUCT_FIELDS, ProductField
+from possync.domain.turnover import TenderKind
 
 Setup = Literal["pos_master", "webshop_products", "webshop_master"]
 
