@@ -54,10 +54,10 @@ from emulators.control import EmulatorControl, FaultConfig  # noqa: E402
 from emulators.demo import DemoProduct, demo_catalogue  # noqa: E402
 from emulators.square import SquareState, create_square_app  # noqa: E402
 from emulators.webshops import EmulatedWebshop, start_webshop  # noqa: E402
-from possync.connectors.square import REFERENCE_ID_MAX  # noqa: E402
 from possync.domain.references import fit_reference, order_reference  # noqa: E402
 from possync.planning.orders import order_key  # noqa: E402
 from possync.serving import RunningServer, free_port, serve_in_thread  # noqa: E402
+from possync.vendors.square.pos import REFERENCE_ID_MAX  # noqa: E402
 
 TOKEN, LOCATION = "sq-bench-token", "L-BENCH"
 WEBSHOPS = ("woocommerce", "shopify", "magento")
@@ -254,8 +254,7 @@ def start_web(webshop: str, products: list[DemoProduct], plan: str) -> EmulatedW
 def save_blocks(square_server: RunningServer, web: EmulatedWebshop) -> None:
     from pydantic import SecretStr
 
-    from blocks import SETTINGS_BLOCK, SquareCredentials, SyncSettings
-    from blocks.webshops import webshop_credentials
+    from blocks import SETTINGS_BLOCK, SquareCredentials, SyncSettings, credentials_for
 
     SquareCredentials(
         base_url=square_server.url,
@@ -263,7 +262,7 @@ def save_blocks(square_server: RunningServer, web: EmulatedWebshop) -> None:
         location_id=LOCATION,
         timeout_seconds=SQUARE_TIMEOUT_S,
     ).save("possync-square", overwrite=True)
-    webshop_credentials(web.config()).save(f"possync-{web.system}", overwrite=True)
+    credentials_for(web.config()).save(f"possync-{web.system}", overwrite=True)
     SyncSettings(webshop=web.system).save(SETTINGS_BLOCK, overwrite=True)
 
 

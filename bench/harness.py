@@ -79,9 +79,9 @@ def running_shop(
             f"http://127.0.0.1:{sq_port}", f"http://127.0.0.1:{woo_port}", work, webshop, config
         )
         from blocks.register import save_demo_blocks
-        from possync.connectors.registry import WEBSHOP_CONNECTORS
+        from possync.vendors.registry import vendor
 
-        web_config = WEBSHOP_CONNECTORS[webshop].config.model_validate(config)
+        web_config = vendor(webshop, "webshop").config.model_validate(config)
         save_demo_blocks(bench.square, TOKEN, LOCATION, webshop, web_config)
         from blocks import SETTINGS_BLOCK, SyncSettings
 

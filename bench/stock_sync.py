@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import LOCATION, TOKEN, running_shop
 
 from emulators.shopify_state import PLAN_RESTORE_RATES
-from possync.connectors.base import Webshop
 from possync.domain.models import StockUpdate
+from possync.vendors.ports import Webshop
 
 # Items one stock write call takes: WooCommerce's batch limit, Shopify's input limit of
 # inventorySetQuantities; Magento takes up to 500 in one synchronous source-items call and
@@ -264,11 +264,11 @@ def check_equal(square: str, variation_ids: list[str]) -> bool:
 def webshop_connector() -> Webshop:
     """Our connector to the benchmark's webshop, from the Blocks (reads to check results)."""
     import blocks
-    from possync.connectors.registry import build_webshop
+    from possync.vendors.registry import build_webshop
 
     settings = blocks.SyncSettings.load(blocks.SETTINGS_BLOCK)
     assert isinstance(settings, blocks.SyncSettings)
-    credentials = blocks.WEBSHOP_CREDENTIALS[settings.webshop].load(settings.webshop_block_name)
+    credentials = blocks.CREDENTIALS[settings.webshop].load(settings.webshop_block_name)
     return build_webshop(settings.webshop, credentials.config())  # type: ignore[union-attr]
 
 
@@ -328,7 +328,7 @@ def naive_push(since: datetime) -> int:
     """What a naive integration does: for each changed count, find the webshop's product by
     SKU and set its stock, one call each (it reads POS changes the same way we do)."""
     import blocks
-    from possync.connectors.square import SquarePos
+    from possync.vendors.square.pos import SquarePos
 
     creds = blocks.SquareCredentials.load("possync-square")
     pos = SquarePos(creds.config())  # type: ignore[union-attr]

@@ -1,28 +1,33 @@
-"""Prefect Blocks: one credentials Block per external system, plus the shop's SyncSettings.
+"""Prefect Blocks: one credentials Block per vendor (made from its config model, see
+blocks/credentials.py), plus the shop's SyncSettings.
 
 Secrets are `SecretStr` fields, read only when a connector is built; the Blocks turn into the
-library's plain config objects (`possync.domain.config`), so the library never imports Prefect.
+library's plain config objects, so the library never imports Prefect.
 """
 
-from blocks.accounting import XeroCredentials
-from blocks.credentials import SquareCredentials, WooCommerceCredentials
-from blocks.economic import EconomicCredentials
+from blocks.credentials import CREDENTIALS, CredentialsBlock, credentials_block, credentials_for
 from blocks.settings import SyncSettings
-from blocks.webshops import MagentoCredentials, ShopifyCredentials
 
-ALL_BLOCKS = (
-    SquareCredentials,
-    WooCommerceCredentials,
-    ShopifyCredentials,
-    MagentoCredentials,
-    XeroCredentials,
-    EconomicCredentials,
+# The names the flows, tests and docs use for the registry's Blocks.
+SquareCredentials = CREDENTIALS["square"]
+WooCommerceCredentials = CREDENTIALS["woocommerce"]
+ShopifyCredentials = CREDENTIALS["shopify"]
+MagentoCredentials = CREDENTIALS["magento"]
+XeroCredentials = CREDENTIALS["xero"]
+EconomicCredentials = CREDENTIALS["economic"]
+
+ALL_BLOCKS: tuple[type[CredentialsBlock] | type[SyncSettings], ...] = (
+    *CREDENTIALS.values(),
     SyncSettings,
 )
 
+SETTINGS_BLOCK = "possync-settings"
+
 __all__ = [
-    "ACCOUNTING_CREDENTIALS",
     "ALL_BLOCKS",
+    "CREDENTIALS",
+    "SETTINGS_BLOCK",
+    "CredentialsBlock",
     "EconomicCredentials",
     "MagentoCredentials",
     "ShopifyCredentials",
@@ -30,19 +35,6 @@ __all__ = [
     "SyncSettings",
     "WooCommerceCredentials",
     "XeroCredentials",
+    "credentials_block",
+    "credentials_for",
 ]
-
-POS_CREDENTIALS: dict[str, type[SquareCredentials]] = {"square": SquareCredentials}
-WebshopCredentials = WooCommerceCredentials | ShopifyCredentials | MagentoCredentials
-WEBSHOP_CREDENTIALS: dict[
-    str, type[WooCommerceCredentials] | type[ShopifyCredentials] | type[MagentoCredentials]
-] = {
-    "woocommerce": WooCommerceCredentials,
-    "shopify": ShopifyCredentials,
-    "magento": MagentoCredentials,
-}
-SETTINGS_BLOCK = "possync-settings"
-ACCOUNTING_CREDENTIALS: dict[str, type[XeroCredentials] | type[EconomicCredentials]] = {
-    "xero": XeroCredentials,
-    "economic": EconomicCredentials,
-}

@@ -1,48 +1,68 @@
-"""Credentials Blocks, one per external system."""
+"""Credentials Blocks, one per vendor in possync.vendors.registry, each made from that
+vendor's config model: the Block's fields are the model's fields (types, defaults, limits,
+descriptions), so no field is copied by hand and a field added to a config shows in the
+Prefect UI. `config()` turns a Block back into the model the connector takes."""
 
 from __future__ import annotations
 
+import copy
+import re
+from typing import Any, ClassVar
+
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr
 
-from possync.domain.config import SquareConfig, WooCommerceConfig
+from possync.domain.config import FrozenConfig
+from possync.vendors.registry import VENDORS, Vendor
 
-
-class SquareCredentials(Block):
-    """Square POS: an access token for one seller, and the location whose stock we sync."""
-
-    _block_type_name = "possync Square"
-    _description = "Square access token, API address and the shop's location."
-
-    base_url: str = Field(
-        default="https://connect.squareup.com", description="Square API address (sandbox too)"
-    )
-    access_token: SecretStr = Field(description="Square access token (personal or OAuth)")
-    location_id: str = Field(description="The Square location whose stock is synced")
-    api_version: str = Field(default="2025-08-20", description="Square-Version header")
-    timeout_seconds: float = Field(default=30.0, gt=0, description="Seconds to wait per call")
-
-    def config(self) -> SquareConfig:
-        return SquareConfig(
-            base_url=self.base_url,
-            access_token=self.access_token,
-            location_id=self.location_id,
-            api_version=self.api_version,
-            timeout_seconds=self.timeout_seconds,
-        )
+__all__ = ["CREDENTIALS", "CredentialsBlock", "credentials_block", "credentials_for"]
 
 
-class WooCommerceCredentials(Block):
-    """WooCommerce REST API keys (WooCommerce → Settings → Advanced → REST API)."""
+class CredentialsBlock(Block):
+    """A vendor's credentials; subclasses are made by `credentials_block`."""
 
-    _block_type_name = "possync WooCommerce"
-    _description = "WooCommerce site address and REST API consumer key and secret."
+    _config_model: ClassVar[type[FrozenConfig]]
+    _vendor: ClassVar[str]
 
-    url: str = Field(description="The shop's site address, e.g. https://shop.example")
-    consumer_key: SecretStr = Field(description="REST API consumer key (ck_…)")
-    consumer_secret: SecretStr = Field(description="REST API consumer secret (cs_…)")
+    def config(self) -> Any:
+        """The vendor's config model with this Block's values (validated again there)."""
+        model = self._config_model
+        return model.model_validate({name: getattr(self, name) for name in model.model_fields})
 
-    def config(self) -> WooCommerceConfig:
-        return WooCommerceConfig(
-            url=self.url, consumer_key=self.consumer_key, consumer_secret=self.consumer_secret
-        )
+
+def _summary(model: type[FrozenConfig]) -> str:
+    doc = " ".join((model.__doc__ or "").split())
+    return re.split(r"(?<=[.:])\s", doc, maxsplit=1)[0] if doc else model.__name__
+
+
+def credentials_block(row: Vendor) -> type[CredentialsBlock]:
+    """The credentials Block class for one registry row, named e.g. `ShopifyCredentials`
+    (block type "possync Shopify", as the Prefect UI lists it)."""
+    name = row.config.__name__.removesuffix("Config") + "Credentials"
+    fields = row.config.model_fields
+    namespace: dict[str, Any] = {
+        "__module__": __name__,
+        "__qualname__": name,
+        "__doc__": row.config.__doc__,
+        "__annotations__": {field: info.annotation for field, info in fields.items()},
+        **{field: copy.copy(info) for field, info in fields.items()},
+        "_block_type_name": f"possync {row.title}",
+        "_description": _summary(row.config),
+        "_config_model": row.config,
+        "_vendor": row.name,
+    }
+    block: type[CredentialsBlock] = type(name, (CredentialsBlock,), namespace)
+    return block
+
+
+# Every vendor's Block, by the vendor's name in the settings ("square", "shopify", ...).
+CREDENTIALS: dict[str, type[CredentialsBlock]] = {
+    row.name: credentials_block(row) for row in VENDORS
+}
+
+
+def credentials_for(config: FrozenConfig) -> CredentialsBlock:
+    """The credentials Block that holds this vendor config (to save it for the flows)."""
+    for block in CREDENTIALS.values():
+        if type(config) is block._config_model:
+            return block(**{name: getattr(config, name) for name in type(config).model_fields})
+    raise ValueError(f"no credentials Block for {type(config).__name__}")

@@ -10,9 +10,9 @@ from blocks import (
     SquareCredentials,
     SyncSettings,
     XeroCredentials,
+    credentials_for,
 )
-from blocks.webshops import webshop_credentials
-from possync.domain.config import WebshopConfig
+from possync.domain.config import FrozenConfig
 
 
 def register_block_types() -> None:
@@ -26,7 +26,7 @@ def save_demo_blocks(
     square_token: str,
     location_id: str,
     webshop_name: str,
-    webshop: WebshopConfig,
+    webshop: FrozenConfig,
     xero: tuple[str, str, str] | None = None,
 ) -> None:
     """Credentials for the emulators (overwritten each start, their ports may change),
@@ -36,7 +36,7 @@ def save_demo_blocks(
     SquareCredentials(
         base_url=square_url, access_token=SecretStr(square_token), location_id=location_id
     ).save("possync-square", overwrite=True)
-    webshop_credentials(webshop).save(f"possync-{webshop_name}", overwrite=True)
+    credentials_for(webshop).save(f"possync-{webshop_name}", overwrite=True)
     if xero is not None:
         xero_url, xero_token, tenant_id = xero
         XeroCredentials(

@@ -28,8 +28,8 @@ from emulators.demo import DemoProduct
 from emulators.magento import DEFAULT_TOKEN, MagentoState, create_magento_app
 from emulators.magento_catalog import DEFAULT_SOURCE
 from emulators.webshops import Pricing, count_writes
-from possync.domain.config import MagentoConfig
 from possync.serving import RunningServer, serve_in_thread
+from possync.vendors.magento.config import MagentoConfig
 
 __all__ = ["TOKEN", "MagentoWebshop", "start_magento"]
 

@@ -29,9 +29,9 @@ from emulators.shopify import GRAPHQL_PATH, create_shopify_app
 from emulators.shopify_state import Bucket, ShopifyState
 from emulators.shopify_webhooks import WebhookDispatcher
 from emulators.webshops import Pricing, inside, percent_of
-from possync.domain.config import ShopifyConfig
 from possync.domain.money import minor_units
 from possync.serving import RunningServer, serve_in_thread
+from possync.vendors.shopify.config import ShopifyConfig
 
 __all__ = ["ShopifyWebshop", "start_shopify"]
 

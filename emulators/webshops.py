@@ -16,7 +16,7 @@ from typing import Protocol
 
 from emulators.control import EmulatorControl
 from emulators.demo import DemoProduct
-from possync.domain.config import WebshopConfig
+from possync.domain.config import FrozenConfig
 from possync.serving import RunningServer
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -59,7 +59,7 @@ class EmulatedWebshop(Protocol):
     server: RunningServer
     control: EmulatorControl
 
-    def config(self) -> WebshopConfig:
+    def config(self) -> FrozenConfig:
         """How our connector reaches this emulator (address and credentials)."""
         ...
 

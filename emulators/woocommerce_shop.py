@@ -17,9 +17,9 @@ from emulators.demo import DemoProduct
 from emulators.webshops import Pricing, count_writes, inside, percent_of
 from emulators.woocommerce import WooState, create_woocommerce_app
 from emulators.woocommerce_params import price_text
-from possync.domain.config import WooCommerceConfig
 from possync.domain.money import minor_units
 from possync.serving import RunningServer, serve_in_thread
+from possync.vendors.woocommerce.config import WooCommerceConfig
 
 CK, CS = "ck_demo", "cs_demo"  # the emulator's documented demo key
 ORDER_TOPICS = ("order.created", "order.updated")

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 from possync.serving import RunningServer, serve_in_thread
 from possync.store import Store
 from possync.store.run_slots import stop_waiting
+from possync.vendors.registry import webhook_source
 from possync.webhooks import (
     CoalescingTrigger,
     DeliveryPruner,
     NoticeWorker,
     OrderNotice,
     create_webhook_app,
-    webhook_source,
 )
 from possync.webhooks.prune import PRUNE_EVERY
 

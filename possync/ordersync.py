@@ -20,8 +20,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from possync.connectors.base import Pos, Webshop
-from possync.connectors.errors import FatalError
 from possync.domain.models import (
     OrderItem,
     PosDocument,
@@ -35,6 +33,8 @@ from possync.domain.references import event_reference, order_reference
 from possync.planning import orders as plan
 from possync.planning.orders import Resolved
 from possync.store import OrderEvent, OrderLine, OrderRecord, Store
+from possync.vendors.errors import FatalError
+from possync.vendors.ports import Pos, Webshop
 
 log = logging.getLogger(__name__)
 

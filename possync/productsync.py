@@ -22,13 +22,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from possync.connectors.base import ProductCatalogue
 from possync.domain.config import SyncConfig
 from possync.domain.models import Problem, QuarantineField
 from possync.domain.products import CodeRow, ProductData, ProductWrite, ProductWriteOutcome
 from possync.planning import products as planner
 from possync.quarantine import quarantine_problems
 from possync.store import Link, Pair, Store
+from possync.vendors.ports import ProductCatalogue
 
 log = logging.getLogger(__name__)
 

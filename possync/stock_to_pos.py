@@ -18,12 +18,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from possync.connectors.base import Pos, Webshop
-from possync.connectors.errors import FatalError
 from possync.domain.models import Problem, QuarantineField, WebshopListing
 from possync.planning.stock import count_limit, parse_quantity
 from possync.quarantine import quarantine_problems
 from possync.store import Store
+from possync.vendors.errors import FatalError
+from possync.vendors.ports import Pos, Webshop
 
 FLOW = "stock-sync"
 COUNTS_PER_CALL = 100

@@ -19,8 +19,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from possync.connectors.base import Pos, Webshop
-from possync.connectors.errors import FatalError
 from possync.domain.models import (
     CatalogVariant,
     Problem,
@@ -34,6 +32,8 @@ from possync.planning import stock as planner
 from possync.planning.linking import LinkRow, assign_keys
 from possync.quarantine import quarantine_problems
 from possync.store import Link, Store
+from possync.vendors.errors import FatalError
+from possync.vendors.ports import Pos, Webshop
 
 log = logging.getLogger(__name__)
 

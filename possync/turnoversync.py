@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from possync.connectors.base import Accounting, SalesJournal
-from possync.connectors.errors import FatalError
 from possync.domain.config import SyncConfig
 from possync.domain.turnover import PosRefund, PosSale, PostedVoucher, Voucher
 from possync.planning import turnover as tv
 from possync.store import Store
+from possync.vendors.errors import FatalError
+from possync.vendors.ports import Accounting, SalesJournal
 
 FLOW = "daily-turnover"
 _KEYS = uuid.UUID("3d6f0a2c-8e51-4b7a-9c1d-2f4e6a8b0c13")

@@ -15,20 +15,13 @@ from prefect.states import Cancelled
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 
-from blocks import (
-    POS_CREDENTIALS,
-    SETTINGS_BLOCK,
-    WEBSHOP_CREDENTIALS,
-    SquareCredentials,
-    SyncSettings,
-    WebshopCredentials,
-)
-from possync.connectors.base import Accounting, Pos, Webshop
-from possync.connectors.errors import is_retriable
-from possync.connectors.registry import build_pos, build_webshop
+from blocks import CREDENTIALS, SETTINGS_BLOCK, CredentialsBlock, SyncSettings
 from possync.domain.config import SyncConfig
 from possync.store import Store
 from possync.store.run_slots import HeldSlot, SlotBusy, SlotHolder, hold_slot
+from possync.vendors.errors import is_retriable
+from possync.vendors.ports import Accounting, Pos, Webshop
+from possync.vendors.registry import build_pos, build_webshop
 
 T = TypeVar("T")
 
@@ -86,13 +79,8 @@ class Connections:
 def connect(settings_block: str = SETTINGS_BLOCK) -> Connections:
     """Load the settings Block and the credentials it names; open connectors and store."""
     settings = cast(SyncSettings, SyncSettings.load(settings_block))
-    pos_credentials = cast(
-        SquareCredentials, POS_CREDENTIALS[settings.pos].load(settings.pos_block)
-    )
-    shop_credentials = cast(
-        WebshopCredentials,
-        WEBSHOP_CREDENTIALS[settings.webshop].load(settings.webshop_block_name),
-    )
+    pos_credentials = load_credentials(settings.pos, settings.pos_block)
+    shop_credentials = load_credentials(settings.webshop, settings.webshop_block_name)
     return Connections(
         settings=settings.config(),
         pos=build_pos(settings.pos, pos_credentials.config()),
@@ -103,13 +91,19 @@ def connect(settings_block: str = SETTINGS_BLOCK) -> Connections:
 
 def connect_accounting(settings_block: str = SETTINGS_BLOCK) -> Accounting:
     """The accounting system the settings Block names, from its credentials Block."""
-    from blocks import ACCOUNTING_CREDENTIALS, EconomicCredentials, XeroCredentials
-    from possync.connectors.registry import build_accounting
+    from possync.vendors.registry import build_accounting
 
     settings = cast(SyncSettings, SyncSettings.load(settings_block))
-    block = ACCOUNTING_CREDENTIALS[settings.accounting]
-    credentials = cast(XeroCredentials | EconomicCredentials, block.load(settings.accounting_block))
+    credentials = load_credentials(settings.accounting, settings.accounting_block)
     return build_accounting(settings.accounting, credentials.config())
+
+
+def load_credentials(vendor: str, block_name: str) -> CredentialsBlock:
+    """The named vendor's credentials Block saved as `block_name`."""
+    block = CREDENTIALS.get(vendor)
+    if block is None:
+        raise ValueError(f"no vendor {vendor!r}; choose one of {', '.join(CREDENTIALS)}")
+    return cast(CredentialsBlock, block.load(block_name))
 
 
 def shop_of(settings_block: str) -> str:

@@ -8,10 +8,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from possync import ordersync
-from possync.connectors.base import Pos, Webshop
 from possync.domain.models import Problem, WebOrder
 from possync.quarantine import quarantine_problems
 from possync.store import Store
+from possync.vendors.ports import Pos, Webshop
 from tasks.common import RETRYING
 
 

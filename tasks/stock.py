@@ -9,10 +9,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from possync import stock_to_pos, stocksync
-from possync.connectors.base import Pos, Webshop
-from possync.connectors.errors import FatalError
 from possync.domain.models import Problem, StockUpdate, WriteOutcome
 from possync.store import Store
+from possync.vendors.errors import FatalError
+from possync.vendors.ports import Pos, Webshop
 from tasks.common import RETRYING
 
 

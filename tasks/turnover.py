@@ -7,10 +7,10 @@ from datetime import date
 from prefect import task
 
 from possync import turnoversync
-from possync.connectors.base import Accounting, SalesJournal
 from possync.domain.config import SyncConfig
 from possync.planning.turnover import DayFigures
 from possync.store import Store
+from possync.vendors.ports import Accounting, SalesJournal
 from tasks.common import RETRYING
 
 

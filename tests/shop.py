@@ -13,8 +13,7 @@ from decimal import Decimal
 import httpx
 from pydantic import SecretStr
 
-from blocks import SquareCredentials, SyncSettings
-from blocks.webshops import webshop_credentials
+from blocks import SquareCredentials, SyncSettings, credentials_for
 from emulators.control import EmulatorControl
 from emulators.demo import DemoProduct
 from emulators.magento_shop import MagentoWebshop
@@ -23,10 +22,10 @@ from emulators.square import SquareState, create_square_app
 from emulators.webshops import EmulatedWebshop, Pricing, start_webshop
 from emulators.woocommerce import WooState
 from emulators.woocommerce_shop import CK, CS, WooCommerceWebshop
-from possync.connectors.square import REFERENCE_ID_MAX
 from possync.domain.references import fit_reference, order_reference
 from possync.planning.orders import order_key
 from possync.serving import RunningServer, serve_in_thread
+from possync.vendors.square.pos import REFERENCE_ID_MAX
 
 __all__ = [
     "CK",
@@ -279,7 +278,7 @@ def save_blocks(shop: EmulatedShop, overlap_seconds: float = 0.0) -> None:
     SquareCredentials(
         base_url=shop.square_server.url, access_token=SecretStr(TOKEN), location_id=LOCATION
     ).save("possync-square", overwrite=True)
-    webshop_credentials(shop.web.config()).save(f"possync-{shop.web.system}", overwrite=True)
+    credentials_for(shop.web.config()).save(f"possync-{shop.web.system}", overwrite=True)
     SyncSettings(stock_overlap_seconds=overlap_seconds, webshop=shop.web.system).save(
         "possync-settings", overwrite=True
     )

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 from typing import cast
 
 from possync import stocksync
-from possync.connectors.base import Pos, Webshop
 from possync.domain.models import Problem
 from possync.store import Store
+from possync.vendors.ports import Pos, Webshop
 
 SQUARE_IDS = ("CSTRXB2FXMKKSGA57ZRSBJA6", "HQ2DFRZ7OXTPNVWC5ZIRAYQE")
 POS = cast(Pos, SimpleNamespace(system="square"))

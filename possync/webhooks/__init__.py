@@ -2,7 +2,7 @@
 
     trigger = CoalescingTrigger(run_order_sync)
     app = create_webhook_app(
-        sources=[webhook_source("shopify", lambda: settings.webhook_secret)],
+        sources=[ShopifySource(lambda: settings.webhook_secret)],  # a vendor's webhook.py
         deliveries=store,                      # possync.store.Store
         on_notice=lambda notice: trigger.poke(),
     )
@@ -20,10 +20,8 @@ from possync.webhooks.sources import (
     BadPayload,
     Reading,
     WebhookSource,
-    WooCommerceSource,
     hmac_sha256_base64,
     signature_matches,
-    webhook_source,
 )
 from possync.webhooks.trigger import CoalescingTrigger
 
@@ -39,9 +37,7 @@ __all__ = [
     "OrderNotice",
     "Reading",
     "WebhookSource",
-    "WooCommerceSource",
     "create_webhook_app",
     "hmac_sha256_base64",
     "signature_matches",
-    "webhook_source",
 ]

@@ -1,9 +1,10 @@
 """What the receiver needs from each webshop: spot a ping, check a signature, read a body.
 
-A webshop with webhooks is one more class (Shopify's is in shopify_source.py) and one
-line in `webhook_source`. Sources never parse bytes: the receiver turns every signed body
-into a JSON object in one place (`json_object`), and a source only reads that object's
-fields, through the checked readers here (`order_number`, `version_of`).
+A webshop with webhooks is one more class in its vendor folder
+(`possync/vendors/<vendor>/webhook.py`), named in its registry row. Sources never parse
+bytes: the receiver turns every signed body into a JSON object in one place
+(`json_object`), and a source only reads that object's fields, through the checked
+readers here (`order_number`, `version_of`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn, Protocol
@@ -25,13 +26,11 @@ __all__ = [
     "BadPayload",
     "Reading",
     "WebhookSource",
-    "WooCommerceSource",
     "hmac_sha256_base64",
     "json_object",
     "order_number",
     "signature_matches",
     "version_of",
-    "webhook_source",
 ]
 
 logger = logging.getLogger("possync.webhooks")
@@ -87,60 +86,6 @@ def signature_matches(given: str, secret: str, body: bytes) -> bool:
 
 
 # --- WooCommerce -------------------------------------------------------------------------
-
-WC_SIGNATURE = "x-wc-webhook-signature"
-WC_TOPIC = "x-wc-webhook-topic"
-WC_DELIVERY_ID = "x-wc-webhook-delivery-id"
-WC_WEBHOOK_ID = "x-wc-webhook-id"
-ORDER_TOPICS = frozenset({"order.created", "order.updated"})
-_PING = re.compile(rb"\s*webhook_id=(\d+)\s*")
-
-
-class WooCommerceSource:
-    """WooCommerce (WC_Webhook::deliver and ::deliver_ping).
-
-    A delivery is the resource's REST JSON, signed as base64(HMAC-SHA256(secret, raw
-    body)) in X-WC-Webhook-Signature. When a webhook is created WooCommerce first POSTs
-    the form body `webhook_id=<id>` with no X-WC-Webhook-* headers and no signature, and
-    keeps the webhook only if that ping gets a 200.
-
-    The delivery id header (X-WC-Webhook-Delivery-ID, wp_hash of webhook id + second) is
-    not signed, so it only names the delivery in logs; deliveries are told apart by the
-    body (see `Reading.delivery_keys`).
-    """
-
-    name = "woocommerce"
-
-    def __init__(self, secret: Callable[[], str]) -> None:
-        self._secret = secret
-
-    def is_ping(self, headers: Headers, body: bytes) -> bool:
-        return WC_SIGNATURE not in headers and _PING.fullmatch(body) is not None
-
-    def check_signature(self, headers: Headers, body: bytes) -> str | None:
-        given = headers.get(WC_SIGNATURE)
-        if not given:
-            return "missing X-WC-Webhook-Signature header"
-        secret = self._secret()
-        if not secret:
-            logger.error("no WooCommerce webhook secret is configured; refusing every delivery")
-            return "invalid X-WC-Webhook-Signature"
-        if not signature_matches(given, secret, body):
-            return "invalid X-WC-Webhook-Signature"
-        return None
-
-    def read(self, headers: Headers, document: dict[str, Any]) -> Reading:
-        topic = headers.get(WC_TOPIC, "").strip().lower()
-        delivery_id = headers.get(WC_DELIVERY_ID, "").strip()[:128] or None
-        if topic not in ORDER_TOPICS:
-            return Reading(topic, None, ())
-        order_id = order_number(document.get("id"))
-        if order_id is None:
-            raise BadPayload("order payload has no usable 'id' (a positive 64-bit integer)")
-        modified_at = version_of(document, "date_modified_gmt")
-        keys = (f"order:{order_id}@{modified_at}",) if modified_at else ()
-        notice = OrderNotice(self.name, topic, str(order_id), modified_at, delivery_id)
-        return Reading(topic, notice, keys)
 
 
 # --- reading a body ------------------------------------------------------------------------
@@ -240,15 +185,3 @@ def version_of(document: Mapping[str, Any], field: str) -> str | None:
         else:
             return value
     raise BadPayload(f"'{field}' is not an ISO 8601 timestamp")
-
-
-def webhook_source(webshop: str, secret: Callable[[], str]) -> WebhookSource | None:
-    """The named webshop's webhook source, or None for a webshop without webhooks
-    (Magento Open Source sends none; its orders are polled)."""
-    if webshop == "woocommerce":
-        return WooCommerceSource(secret)
-    if webshop == "shopify":
-        from possync.webhooks.shopify_source import ShopifySource
-
-        return ShopifySource(secret)
-    return None

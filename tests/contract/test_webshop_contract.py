@@ -21,14 +21,14 @@ from pydantic import SecretStr
 from emulators.control import FaultConfig
 from emulators.demo import demo_catalogue
 from emulators.webshops import EmulatedWebshop, start_webshop
-from possync.connectors.base import ProductCatalogue, Webshop
-from possync.connectors.errors import FatalError, RateLimited, RetriableError, ServerError
-from possync.connectors.http import RetryPolicy
-from possync.connectors.registry import WEBSHOP_CONNECTORS, build_webshop
 from possync.domain.models import StockUpdate, WebshopListing, WebshopRef
 from possync.domain.products import ProductData, ProductWrite, VariantData
 from possync.serving import serve_in_thread
-from possync.webhooks import OrderNotice, create_webhook_app, webhook_source
+from possync.vendors.errors import FatalError, RateLimited, RetriableError, ServerError
+from possync.vendors.http import RetryPolicy
+from possync.vendors.ports import ProductCatalogue, Webshop
+from possync.vendors.registry import build_webshop, names, webhook_source
+from possync.webhooks import OrderNotice, create_webhook_app
 from tests.webhooks.support import MemoryDeliveryLog, Notices
 
 # 260 SKUs: more than one page of every vendor's listing and more than one write call.
@@ -42,7 +42,7 @@ FAST_RETRY = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05, max_retry_
 pytestmark = pytest.mark.xdist_group("webshop-contract")
 
 
-@pytest.fixture(scope="module", params=sorted(WEBSHOP_CONNECTORS))
+@pytest.fixture(scope="module", params=sorted(names("webshop")))
 def web(request: pytest.FixtureRequest) -> Iterator[EmulatedWebshop]:
     shop = start_webshop(request.param, CATALOGUE)
     try:

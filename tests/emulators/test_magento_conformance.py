@@ -29,10 +29,10 @@ from fastapi.routing import APIRoute
 from emulators.demo import demo_catalogue
 from emulators.magento import create_magento_app
 from emulators.magento_shop import MagentoWebshop, start_magento
-from possync.connectors.http import RetryPolicy
-from possync.connectors.magento import MagentoShop
 from possync.domain.models import StockUpdate, WebshopRef
 from possync.domain.products import ProductData, ProductWrite, VariantData
+from possync.vendors.http import RetryPolicy
+from possync.vendors.magento.shop import MagentoShop
 from tests.specs import spec_path
 
 SPEC = "magento/admin-schema-2.4.9.yaml"

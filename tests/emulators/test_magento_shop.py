@@ -10,7 +10,7 @@ import pytest
 
 from emulators.demo import demo_catalogue
 from emulators.webshops import EmulatedWebshop, start_webshop
-from possync.domain.config import MagentoConfig
+from possync.vendors.magento.config import MagentoConfig
 
 CATALOGUE = demo_catalogue(10, seed=2)
 

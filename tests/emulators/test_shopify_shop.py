@@ -25,7 +25,7 @@ from emulators.webshops import (
     start_webshop,
 )
 from possync.serving import serve_in_thread
-from possync.webhooks.shopify_source import ShopifySource
+from possync.vendors.shopify.webhook import ShopifySource
 from possync.webhooks.sources import json_object
 from tests.specs import spec_path
 

@@ -31,12 +31,12 @@ from blocks import SyncSettings
 from emulators.demo import DemoProduct, DemoVariant, demo_catalogue, ean13
 from flows.products import sync_products
 from flows.stock import sync_stock
-from possync.connectors.base import ProductCatalogue
-from possync.connectors.registry import build_pos, build_webshop
-from possync.domain.config import SquareConfig
 from possync.domain.money import to_minor
 from possync.domain.products import ProductData
 from possync.store import Store
+from possync.vendors.ports import ProductCatalogue
+from possync.vendors.registry import build_pos, build_webshop
+from possync.vendors.square.config import SquareConfig
 from tests import catalog_admin as admin
 from tests.flows.conftest import WEBSHOPS
 from tests.shop import LOCATION, TOKEN, EmulatedShop, save_blocks, start_shop

@@ -14,8 +14,8 @@ from blocks import SyncSettings
 from emulators.demo import demo_catalogue
 from flows.products import sync_products
 from flows.stock import sync_stock
-from possync.connectors.registry import build_webshop
 from possync.store import Store
+from possync.vendors.registry import build_webshop
 from tests import catalog_admin as admin
 from tests.flows.conftest import WEBSHOPS
 from tests.shop import EmulatedShop, running_shop

@@ -9,15 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from possync.connectors.square import (
+from possync.domain.references import event_reference, fit_reference, order_reference
+from possync.planning.orders import event_key, order_key
+from possync.vendors.square.pos import (
     ADJUSTMENT_REFERENCE_MAX,
     EXTERNAL_SOURCE_ID_MAX,
     METADATA_VALUE_MAX,
     REFERENCE_ID_MAX,
     _subkey,
 )
-from possync.domain.references import event_reference, fit_reference, order_reference
-from possync.planning.orders import event_key, order_key
 from tests.specs import spec_path
 
 INT64_MAX = 2**63 - 1  # Shopify ids are 64-bit

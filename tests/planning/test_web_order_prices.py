@@ -12,7 +12,6 @@ from typing import Any, cast
 
 import pytest
 
-from possync.connectors.base import Pos, Webshop
 from possync.domain.models import (
     LinePrice,
     LineTax,
@@ -26,6 +25,7 @@ from possync.domain.models import (
 from possync.domain.money import MoneyError
 from possync.ordersync import OrderSettings, transfer_batch
 from possync.store import Link, Store
+from possync.vendors.ports import Pos, Webshop
 
 VARIANT = "HXYMNU4T6B5KQ5WZ7KLCZ4AP"
 

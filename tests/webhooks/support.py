@@ -19,15 +19,15 @@ import httpx
 from fastapi import FastAPI
 
 from possync.serving import RunningServer, serve_in_thread
+from possync.vendors.shopify.webhook import ShopifySource
+from possync.vendors.woocommerce.webhook import WooCommerceSource
 from possync.webhooks import (
     DeliveryLog,
     NoticeWorker,
     OrderNotice,
     WebhookSource,
-    WooCommerceSource,
     create_webhook_app,
 )
-from possync.webhooks.shopify_source import ShopifySource
 
 SECRET = "wh-secret-Zq8&<>x"  # distinctive, so a leak into logs or bodies is easy to spot
 PATH = "/webhooks/woocommerce"

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from possync.webhooks import OrderNotice, WooCommerceSource, create_webhook_app
+from possync.vendors.woocommerce.webhook import WooCommerceSource
+from possync.webhooks import OrderNotice, create_webhook_app
 from tests.webhooks.support import (
     PATH,
     SECRET,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from possync.webhooks.shopify_source import ShopifySource, order_gid
+from possync.vendors.shopify.webhook import ShopifySource, order_gid
 from possync.webhooks.sources import BadPayload, Reading, json_object
 
 SECRET = "shpss_test-secret&<>"

@@ -1,0 +1,1 @@
+"""economic: everything possync knows of this vendor, in one folder."""

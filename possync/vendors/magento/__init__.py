@@ -1,0 +1,1 @@
+"""magento: everything possync knows of this vendor, in one folder."""

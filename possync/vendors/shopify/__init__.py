@@ -1,0 +1,1 @@
+"""shopify: everything possync knows of this vendor, in one folder."""

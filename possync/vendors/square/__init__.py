@@ -1,0 +1,1 @@
+"""square: everything possync knows of this vendor, in one folder."""

@@ -1,0 +1,1 @@
+"""woocommerce: everything possync knows of this vendor, in one folder."""

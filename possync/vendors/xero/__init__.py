@@ -1,0 +1,1 @@
+"""xero: everything possync knows of this vendor, in one folder."""
