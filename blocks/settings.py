@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from possync.domain.config import AccountMapping, SyncConfig
+from possync.vendors.registry import Kind, names
+
+
+def _choice(kind: Kind, default: str, description: str) -> Any:
+    """A vendor setting whose choices are the registry's rows of that kind: a drop-down in
+    the Prefect UI, and a clear error for any other name."""
+    choices = names(kind)
+    return Field(
+        default=default,
+        description=f"{description} ({', '.join(choices)})",
+        json_schema_extra={"enum": list(choices)},
+        pattern="^(" + "|".join(choices) + ")$",
+    )
 
 
 class SyncSettings(Block):
@@ -21,10 +34,8 @@ class SyncSettings(Block):
         description="pos_master: POS owns products and stock; webshop_products: webshop "
         "owns products, POS owns stock; webshop_master: webshop owns both",
     )
-    pos: Literal["square"] = Field(default="square", description="The POS connector")
-    webshop: Literal["woocommerce", "shopify", "magento"] = Field(
-        default="woocommerce", description="The webshop connector"
-    )
+    pos: str = _choice("pos", "square", "The POS")
+    webshop: str = _choice("webshop", "woocommerce", "The webshop")
     pos_block: str = Field(default="possync-square", description="Name of the POS credentials")
     webshop_block: str = Field(
         default="", description="Name of the webshop credentials Block ('' = possync-<webshop>)"
@@ -71,8 +82,8 @@ class SyncSettings(Block):
         default="Europe/Copenhagen",
         description="The shop's timezone (IANA name): business days are its local days",
     )
-    accounting: Literal["xero", "economic"] = Field(
-        default="xero", description="The accounting system the daily turnover goes to"
+    accounting: str = _choice(
+        "accounting", "xero", "The accounting system the daily turnover goes to"
     )
     web_sales: Literal["exclude", "include"] = Field(
         default="exclude",

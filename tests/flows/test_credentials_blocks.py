@@ -82,3 +82,15 @@ def test_an_edit_the_config_refuses_is_refused_when_loaded() -> None:
             url="https://shop.example", access_token=SecretStr(SECRET), bulk_threshold=0
         )
     assert block.config().bulk_threshold == 500
+
+
+def test_the_settings_offer_the_registry_s_vendors_and_refuse_others() -> None:
+    from blocks import SyncSettings
+    from possync.vendors.registry import names
+
+    properties = SyncSettings.model_json_schema()["properties"]
+    for field, kind in (("pos", "pos"), ("webshop", "webshop"), ("accounting", "accounting")):
+        assert properties[field]["enum"] == list(names(kind)), field
+    assert SyncSettings(webshop="magento").config().webshop == "magento"
+    with pytest.raises(ValueError, match="webshop"):
+        SyncSettings(webshop="shopfy")
