@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Protocol, cast
 import typer
 from pydantic import SecretStr
 
+from possync.vendors.registry import names
+
 if TYPE_CHECKING:
     from emulators.demo import DemoProduct
     from emulators.webshops import EmulatedWebshop
@@ -117,8 +119,8 @@ def run() -> None:
             f"\npossync is running.\n"
             f"  Prefect UI:            {server.ui_url}\n"
             f"  Square emulator:       {square.url}\n"
-            f"  {web.system} emulator: {web.server.url} (POSSYNC_WEBSHOP: woocommerce, "
-            f"shopify or magento)\n"
+            f"  {web.system} emulator: {web.server.url} (POSSYNC_WEBSHOP: "
+            f"{', '.join(names('webshop'))})\n"
             f"  Webhook receiver:      {receiver_url}\n"
             f"  Xero emulator:         {xero.url}/api.xro/2.0 (daily-turnover posts here; "
             f"run it from the UI with any `day`)\n"
@@ -154,7 +156,7 @@ def run() -> None:
 def emulators_serve(
     skus: Annotated[int, typer.Option(help="catalogue size (sellable SKUs)")] = 500,
     square_port: Annotated[int, typer.Option()] = 8701,
-    webshop: Annotated[str, typer.Option(help="woocommerce, shopify or magento")] = "woocommerce",
+    webshop: Annotated[str, typer.Option(help=" or ".join(names("webshop")))] = "woocommerce",
     webshop_port: Annotated[int, typer.Option()] = 8702,
     seed: Annotated[int, typer.Option()] = 7,
     variable_share: Annotated[float, typer.Option(help="share of products with sizes")] = 0.2,

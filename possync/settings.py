@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from possync.vendors.registry import names
 
 
 class RunSettings(BaseSettings):
@@ -28,8 +29,11 @@ class RunSettings(BaseSettings):
     host: str = "127.0.0.1"
     prefect_port: int = 4200
     square_port: int = 8701
-    webshop: Literal["woocommerce", "shopify", "magento"] = Field(
-        "woocommerce", description="which emulated webshop the demo shop runs (POSSYNC_WEBSHOP)"
+    webshop: str = Field(
+        "woocommerce",
+        description="which emulated webshop the demo shop runs (POSSYNC_WEBSHOP): "
+        + ", ".join(names("webshop")),
+        pattern="^(" + "|".join(names("webshop")) + ")$",
     )
     webshop_port: int = 8702
     webhook_port: int = 8703

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
+from possync.vendors.registry import names
+
 
 @pytest.fixture(scope="session", autouse=True)
 def prefect_api() -> Iterator[None]:
@@ -22,7 +24,7 @@ def db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     return url
 
 
-WEBSHOPS = ("woocommerce", "shopify", "magento")
+WEBSHOPS = names("webshop")
 
 
 @pytest.fixture(
