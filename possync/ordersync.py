@@ -238,9 +238,7 @@ def _transfer(
                 resume_since=resume,
             )
         else:
-            document = pos.adjust_stock(
-                sale, key=key, reference=reference, from_state="IN_STOCK", to_state="SOLD"
-            )
+            document = pos.adjust_stock(sale, key=key, reference=reference, movement="sold")
     except MoneyError as exc:
         # What the customer paid cannot be booked exactly: quarantined (its reservation
         # released), retried with the quarantine on every run, never booked wrong.
@@ -468,8 +466,7 @@ def _execute(
             moved: PosDocument = pos.adjust_stock(
                 lines,
                 key=event.idempotency_key,
-                from_state="SOLD",
-                to_state="IN_STOCK",
+                movement="returned",
                 reference=event_reference(record.shop, order.order_id, event.event_key),
             )
             document = document or moved.document_id

@@ -209,6 +209,11 @@ def is_web_sale_source(name: object) -> bool:
     return isinstance(name, str) and name.startswith(WEB_SALE_SOURCE)
 
 
+# A stock transaction without money: out of stock as sold (a web order booked as an
+# adjustment), or back into stock as returned (a refund or cancellation).
+StockMovement = Literal["sold", "returned"]
+
+
 class PosDocument(_Model):
     """What a POS write became: a sale (order + payment) or a stock adjustment."""
 

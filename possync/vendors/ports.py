@@ -16,6 +16,7 @@ from possync.domain.models import (
     PosDocument,
     SaleLine,
     StockCount,
+    StockMovement,
     StockUpdate,
     WebOrder,
     WebRefund,
@@ -67,11 +68,10 @@ class Pos(Protocol):
         *,
         key: str,
         reference: str,
-        from_state: str,
-        to_state: str,
+        movement: StockMovement,
     ) -> PosDocument:
-        """Move stock between states (IN_STOCK→SOLD for a sale, SOLD→IN_STOCK for a return);
-        idempotent by key."""
+        """Take the lines out of stock as sold, or put them back as returned (each POS says
+        it in its own words); idempotent by key."""
         ...
 
     def refund_payment(

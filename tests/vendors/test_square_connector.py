@@ -157,9 +157,7 @@ def test_sale_refund_and_adjustment_requests_conform_to_square_spec(
     assert sale.payment_id is not None
     refund_key = str(uuid.uuid4())
     pos.refund_payment(sale.payment_id, Decimal("1.00"), "DKK", key=refund_key, reason="test")
-    pos.adjust_stock(
-        [line], key=refund_key, reference="return", from_state="SOLD", to_state="IN_STOCK"
-    )
+    pos.adjust_stock([line], key=refund_key, reference="return", movement="returned")
     assert state.count(variation) == before
     spec = openapi("square/api.json", strict=False)
     assert recorder.problems(spec, "https://connect.squareup.com") == []

@@ -26,7 +26,14 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from possync.domain.models import CatalogVariant, PosDocument, SaleLine, StockCount, utc_iso
+from possync.domain.models import (
+    CatalogVariant,
+    PosDocument,
+    SaleLine,
+    StockCount,
+    StockMovement,
+    utc_iso,
+)
 from possync.domain.money import INT64_MAX, MoneyError, from_minor, to_minor
 from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome
 from possync.domain.references import fit_reference
@@ -50,6 +57,11 @@ REFERENCE_ID_MAX = 40  # Order.reference_id and CreatePaymentRequest.reference_i
 ADJUSTMENT_REFERENCE_MAX = 255  # InventoryAdjustment.reference_id
 METADATA_VALUE_MAX = 255  # Order.metadata values ("a maximum length of 255 characters")
 EXTERNAL_SOURCE_ID_MAX = 255  # ExternalPaymentDetails.source_id
+# Square's inventory states for a movement of stock without money (InventoryAdjustment).
+_STATES: dict[StockMovement, tuple[str, str]] = {
+    "sold": ("IN_STOCK", "SOLD"),
+    "returned": ("SOLD", "IN_STOCK"),
+}
 REFERENCE_METADATA = "possync_reference"  # key in Order.metadata: [a-zA-Z0-9_-], <= 60
 
 
@@ -307,12 +319,12 @@ class SquarePos:
         *,
         key: str,
         reference: str,
-        from_state: str,
-        to_state: str,
+        movement: StockMovement,
     ) -> PosDocument:
         """A stock transaction (sale without money, or a return): one adjustment per line,
         100 changes a call, each call with its own key derived from `key`."""
         now = utc_iso(datetime.now(UTC))
+        from_state, to_state = _STATES[movement]
         for start in range(0, len(lines), 100):
             changes = [
                 {
