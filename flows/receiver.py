@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from possync.serving import RunningServer, serve_in_thread
 from possync.store import Store
-from possync.store.run_slots import stop_waiting
+from possync.store.run_slots import give_up_waiting_when
 from possync.vendors.registry import webhook_source
 from possync.webhooks import (
     CoalescingTrigger,
@@ -45,6 +45,7 @@ class Receiver:
     notices: NoticeWorker
     pruner: DeliveryPruner
     webshop: str
+    stopping: threading.Event
 
     @property
     def url(self) -> str:
@@ -57,7 +58,7 @@ class Receiver:
         a run under way finishes within its own timeouts."""
         self.server.stop()
         self.notices.close(timeout=10)
-        stop_waiting()
+        self.stopping.set()
         self.trigger.close(timeout=60, run_pending=False)
         self.pruner.close(timeout=30)
         self.store.close()
@@ -130,7 +131,13 @@ def start_receiver(
     state store, and keys older than `retention` are forgotten every `prune_every` seconds.
     A webshop without webhooks gets a receiver with no routes."""
     store = Store.open()
-    trigger = CoalescingTrigger(run, name="order-flows")
+    stopping = threading.Event()
+
+    def run_until_stopped() -> object:
+        with give_up_waiting_when(stopping):
+            return run()
+
+    trigger = CoalescingTrigger(run_until_stopped, name="order-flows")
 
     def wake(_notice: OrderNotice) -> None:
         trigger.poke()
@@ -153,4 +160,5 @@ def start_receiver(
         notices=app.state.notice_worker,
         pruner=DeliveryPruner(store.prune_deliveries, retention, every=prune_every),
         webshop=webshop,
+        stopping=stopping,
     )

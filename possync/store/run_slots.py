@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -281,14 +282,20 @@ class HeldSlot:
         self._thread.join()
 
 
-_stopping = threading.Event()
+_give_up: ContextVar[threading.Event | None] = ContextVar("possync_slot_give_up", default=None)
 
 
-def stop_waiting() -> None:
-    """This process is shutting down: a run waiting for a slot gives up now (`SlotBusy`)
-    instead of after its full wait, so Ctrl-C is not held up by a slot that another,
-    already stopped, run still leases."""
-    _stopping.set()
+@contextmanager
+def give_up_waiting_when(event: threading.Event) -> Iterator[None]:
+    """Runs started in this context stop waiting for a taken slot (`SlotBusy`) as soon as
+    `event` is set, instead of after their full wait: what started them is shutting down,
+    and Ctrl-C must not be held up by a slot that an already stopped run still leases.
+    Scoped to the context, so one receiver's shutdown never touches another's runs."""
+    token = _give_up.set(event)
+    try:
+        yield
+    finally:
+        _give_up.reset(token)
 
 
 @contextmanager
@@ -311,15 +318,16 @@ def hold_slot(
     holder = str(uuid.uuid4())
     started = time.monotonic()
     told = False
+    give_up = _give_up.get() or threading.Event()
     while not slots.try_acquire(shop, flow, holder=holder, lease=timings.lease, run_id=run_id):
         waited = time.monotonic() - started
         current = slots.current(shop, flow)
-        if waited >= timings.wait or _stopping.is_set():
+        if waited >= timings.wait or give_up.is_set():
             raise SlotBusy(shop, flow, current, waited)
         if on_wait is not None and not told:
             on_wait(current)
             told = True
-        _stopping.wait(min(timings.poll, timings.wait - waited))
+        give_up.wait(min(timings.poll, timings.wait - waited))
     held = HeldSlot(slots, shop, flow, holder, run_id, timings.lease)
     held._start()
     try:

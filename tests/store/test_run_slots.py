@@ -18,8 +18,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from possync.store import OrderLine, Store, run_slots
-from possync.store.run_slots import SlotBusy, SlotLost, SlotTimings, hold_slot
+from possync.store import OrderLine, Store
+from possync.store.run_slots import (
+    SlotBusy,
+    SlotLost,
+    SlotTimings,
+    give_up_waiting_when,
+    hold_slot,
+)
 from possync.store.tables import RunSlot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,15 +117,16 @@ def test_a_waiting_run_starts_when_the_holder_ends(store: Store) -> None:
     assert len(told) == 1 and told[0] is not None, "told once, with the holder"
 
 
-def test_a_waiting_run_gives_up_at_once_when_the_process_stops(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(run_slots, "_stopping", threading.Event())  # this test's process flag
+def test_a_waiting_run_gives_up_at_once_when_its_starter_stops(store: Store) -> None:
+    stopping = threading.Event()
     outcome: list[BaseException | None] = []
 
     def wait_long() -> None:
         try:
-            with hold_slot(store, SHOP, FLOW, timings=quick(wait=60)):
+            with (
+                give_up_waiting_when(stopping),
+                hold_slot(store, SHOP, FLOW, timings=quick(wait=60)),
+            ):
                 outcome.append(None)
         except SlotBusy as busy:
             outcome.append(busy)
@@ -130,7 +137,7 @@ def test_a_waiting_run_gives_up_at_once_when_the_process_stops(
         time.sleep(0.3)
         assert waiter.is_alive() and not outcome, "it waits while the slot is taken"
         started = time.monotonic()
-        run_slots.stop_waiting()
+        stopping.set()
         waiter.join(10)
         assert time.monotonic() - started < 5, "Ctrl-C is not held up by the 60 s wait"
     assert len(outcome) == 1 and isinstance(outcome[0], SlotBusy)
@@ -313,3 +320,20 @@ def test_a_claim_whose_run_ended_or_died_is_taken_over(store: Store) -> None:
             assert store.claim_order(SHOPIFY, order_id, holder=rerun.holder), order_id
             assert store.orders(SHOPIFY, [order_id])[order_id].claimed_by == rerun.holder
     assert store.orders(WOO, orders) == {}, "another webshop's orders are other rows"
+
+
+def test_a_stop_elsewhere_does_not_cut_another_run_s_wait(store: Store) -> None:
+    """Giving up is scoped to the runs its starter began: a receiver stopped in this process
+    must not make every later run give up its wait."""
+    stopped_elsewhere = threading.Event()
+    stopped_elsewhere.set()
+    with give_up_waiting_when(stopped_elsewhere):
+        pass
+    with hold_slot(store, SHOP, FLOW, timings=quick()):
+        started = time.monotonic()
+        with (
+            pytest.raises(SlotBusy),
+            hold_slot(store, SHOP, FLOW, timings=quick(wait=0.3)),
+        ):
+            pytest.fail("two runs held the slot at once")
+        assert time.monotonic() - started >= 0.3, "it gave up before its wait was over"
