@@ -13,7 +13,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from blocks import SETTINGS_BLOCK
-from possync import ordersync, reports
+from flows import reports
 from possync.store.run_slots import HeldSlot
 from tasks import orders as t
 from tasks.common import Connections, connect, exclusive, unvisited
@@ -21,8 +21,8 @@ from tasks.common import Connections, connect, exclusive, unvisited
 ORDERS_PER_TASK = 25
 
 
-def settings_of(c: Connections) -> ordersync.OrderSettings:
-    return ordersync.OrderSettings(
+def settings_of(c: Connections) -> t.OrderSettings:
+    return t.OrderSettings(
         accepted=frozenset(c.settings.order_accepted_statuses or c.shop.accepted_statuses),
         mode=c.settings.order_mode,
         first_run_lookback=timedelta(hours=c.settings.orders_first_run_lookback_hours),
@@ -63,7 +63,7 @@ def _order_run(
             for chunk in chunks
         ]
         results = [f.result(raise_on_failure=False) for f in futures]
-        batches = [r for r in results if isinstance(r, ordersync.BatchResult)]
+        batches = [r for r in results if isinstance(r, t.BatchResult)]
         failed = [r for r in results if isinstance(r, BaseException)]
         outcomes = [o for b in batches for o in b.outcomes]
         problems = [p for b in batches for p in b.problems]

@@ -14,7 +14,7 @@ from prefect.artifacts import (
 )
 
 from blocks import SETTINGS_BLOCK
-from possync import product_report, productsync
+from flows.reports import products as product_report
 from possync.store.run_slots import HeldSlot
 from tasks import products as t
 from tasks.common import connect, exclusive, unvisited
@@ -34,14 +34,14 @@ def sync_products(full: bool = False, settings_block: str = SETTINGS_BLOCK) -> d
 def _sync_products(slot: HeldSlot, full: bool, settings_block: str) -> dict[str, int]:
     c = connect(settings_block)
     try:
-        sides = productsync.sides_for(c.settings, c.pos, c.shop)
-        rules = productsync.rules_for(c.settings, sides, c.pos.currency())
+        sides = t.sides_for(c.settings, c.pos, c.shop)
+        rules = t.rules_for(c.settings, sides, c.pos.currency())
         reading = t.read_products(sides, c.store, rules, full)
-        chunks = productsync.chunks(reading.masters, sides.other.products_per_write)
+        chunks = t.chunks(reading.masters, sides.other.products_per_write)
         progress = cast(UUID, create_progress_artifact(0.0, key="product-sync-progress"))
-        total = productsync.ChunkResult()
+        total = t.ChunkResult()
         done = 0
-        productsync.report_progress(0, len(reading.masters))
+        t.report_progress(0, len(reading.masters))
         for start in range(0, len(chunks), CHUNKS_PER_TASK):
             group = chunks[start : start + CHUNKS_PER_TASK]
             result = t.sync_chunks(
@@ -50,7 +50,7 @@ def _sync_products(slot: HeldSlot, full: bool, settings_block: str) -> dict[str,
             total.add(result)
             done += sum(len(chunk) for chunk in group)
             update_progress_artifact(progress, 100.0 * done / max(len(reading.masters), 1))
-            productsync.report_progress(done, len(reading.masters))
+            t.report_progress(done, len(reading.masters))
         update_progress_artifact(progress, 100.0)
         slot.check()  # the cursors move only if no other run can have overlapped this one
         t.finish(sides, c.store, unvisited(reading), unvisited(total))

@@ -8,7 +8,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from blocks import SETTINGS_BLOCK
-from possync import reports, stocksync
+from flows import reports
 from possync.store.run_slots import HeldSlot
 from tasks import stock as t
 from tasks.common import Connections, connect, exclusive, unvisited
@@ -33,22 +33,22 @@ def _sync_stock(slot: HeldSlot, full: bool, settings_block: str) -> dict[str, in
         overlap = c.settings.stock_overlap_seconds
         candidates = t.read_candidates(c.pos, c.shop, c.store, full, overlap)
         matched = t.match_and_link(c.pos, c.shop, c.store, unvisited(candidates))
-        plan = stocksync.plan(c.pos, c.shop, matched, c.store.reserved_quantities(c.shop.system))
+        plan = t.plan(c.pos, c.shop, matched, c.store.reserved_quantities(c.shop.system))
         batches = c.shop.write_batches(plan.updates)
         run_id = str(flow_run.id) if flow_run.id else None
-        groups = stocksync.task_groups(batches)
+        groups = t.task_groups(batches)
         futures = [t.push_batches.submit(c.shop, c.store, unvisited(g), run_id) for g in groups]
-        results = stocksync.per_batch(groups, [f.result(raise_on_failure=False) for f in futures])
-        pushed = stocksync.collect(c.pos.system, batches, results)
+        results = t.per_batch(groups, [f.result(raise_on_failure=False) for f in futures])
+        pushed = t.collect(c.pos.system, batches, results)
         problems = matched.result.problems + plan.problems + pushed.problems
         synced = [u.pos_id for u in plan.unchanged + pushed.written]
-        end = stocksync.RunEnd(
+        end = t.RunEnd(
             candidates=candidates,
             problems=problems,
             synced_pos_ids=synced,
             advance_cursor=not pushed.failed,
-            pos_quantities=stocksync.seen_quantities(matched, synced),
-            pos_ids=stocksync.pos_ids_by_key(matched),
+            pos_quantities=t.seen_quantities(matched, synced),
+            pos_ids=t.pos_ids_by_key(matched),
         )
         slot.check()  # the cursor moves only if no other run can have overlapped this one
         problems = problems + t.finish(c.pos, c.shop, c.store, unvisited(end))

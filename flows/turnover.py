@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from blocks import SETTINGS_BLOCK
-from possync import turnover_report, turnoversync
+from flows.reports import turnover as turnover_report
 from possync.planning.turnover import UnbalancedVoucher
 from possync.store.run_slots import HeldSlot
 from tasks import turnover as t
@@ -42,14 +42,14 @@ def _post_days(
     c = connect(settings_block)
     books = connect_accounting(settings_block)
     try:
-        days = turnoversync.days_to_post(day, until, c.settings.timezone)
-        journal = turnoversync.sales_journal(c.pos)
+        days = t.days_to_post(day, until, c.settings.timezone)
+        journal = t.sales_journal(c.pos)
         currency = c.pos.currency()  # the location's: a day without sales still has one
-        results: list[turnoversync.DayResult] = []
+        results: list[t.DayResult] = []
         refused: list[str] = []
         for d in days:
             sales = t.read_day(journal, d, c.settings, currency)
-            figures = turnoversync.figures_of(sales, c.settings.web_sales)
+            figures = t.figures_of(sales, c.settings.web_sales)
             slot.check()  # post only while no other run can be posting the same day
             try:
                 results.append(t.post_day(books, c.store, c.settings, figures, correction))

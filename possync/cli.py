@@ -230,7 +230,7 @@ def products_import_result(show_progress: bool) -> dict[str, int]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from flows.products import sync_products
-    from possync import productsync
+    from tasks import products as product_tasks
 
     with Progress(
         "[progress.description]{task.description}",
@@ -244,11 +244,11 @@ def products_import_result(show_progress: bool) -> dict[str, int]:
         def show(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        productsync.PROGRESS_LISTENERS.append(show)
+        product_tasks.PROGRESS_LISTENERS.append(show)
         try:
             return sync_products(full=True)
         finally:
-            productsync.PROGRESS_LISTENERS.remove(show)
+            product_tasks.PROGRESS_LISTENERS.remove(show)
 
 
 @turnover_app.command("report")
@@ -260,16 +260,17 @@ def turnover_report_command(
     """Daily turnover by tender from the POS, as a CSV and a PNG chart (nothing is posted)."""
     from datetime import date
 
-    from possync import turnover_report, turnoversync
+    from flows.reports import turnover as turnover_report
+    from tasks import turnover as turnover_tasks
     from tasks.common import connect
 
-    days = turnoversync.days_to_post(date.fromisoformat(start), date.fromisoformat(end), "UTC")
+    days = turnover_tasks.days_to_post(date.fromisoformat(start), date.fromisoformat(end), "UTC")
     c = connect()
     try:
-        journal = turnoversync.sales_journal(c.pos)
+        journal = turnover_tasks.sales_journal(c.pos)
         figures = [
-            turnoversync.figures_of(
-                turnoversync.read_day(journal, d, c.settings, ""), c.settings.web_sales
+            turnover_tasks.figures_of(
+                turnover_tasks.read_day.fn(journal, d, c.settings, ""), c.settings.web_sales
             )
             for d in days
         ]

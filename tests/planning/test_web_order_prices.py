@@ -23,9 +23,9 @@ from possync.domain.models import (
     WebshopRef,
 )
 from possync.domain.money import MoneyError
-from possync.ordersync import OrderSettings, transfer_batch
 from possync.store import Link, Store
 from possync.vendors.ports import Pos, Webshop
+from tasks.orders import OrderSettings, transfer_batch
 
 VARIANT = "HXYMNU4T6B5KQ5WZ7KLCZ4AP"
 
@@ -84,7 +84,7 @@ def linked(store: Store) -> Store:
 
 
 def run(store: Store, register: Register, *orders: WebOrder) -> dict[str, str]:
-    result = transfer_batch(
+    result = transfer_batch.fn(
         cast(Pos, register), cast(Webshop, Shop()), store, list(orders), OrderSettings()
     )
     assert {p.field for p in result.problems} <= {"price"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from possync.productsync import ChunkResult, Reading, Sides
+from tasks.products import ChunkResult, Reading, Sides
 
 MAX_ROWS = 500
 

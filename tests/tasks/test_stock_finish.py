@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import cast
 
-from possync import stocksync
 from possync.domain.models import Problem
 from possync.store import Store
 from possync.vendors.ports import Pos, Webshop
+from tasks import stock as stocksync
 
 SQUARE_IDS = ("CSTRXB2FXMKKSGA57ZRSBJA6", "HQ2DFRZ7OXTPNVWC5ZIRAYQE")
 POS = cast(Pos, SimpleNamespace(system="square"))
@@ -33,7 +33,7 @@ def test_a_ledger_row_the_store_refuses_is_quarantined_and_the_rest_recorded(
         pos_quantities={"key-good": 12, "key-bad": 2**64},
         pos_ids={"key-good": good, "key-bad": bad},
     )
-    found = stocksync.finish(POS, SHOP, store, end)
+    found = stocksync.finish.fn(POS, SHOP, store, end)
     assert [(p.record_id, p.field) for p in found] == [(bad, "quantity")]
     assert str(2**64) in found[0].reason
     assert store.last_pushed("square", ["key-good", "key-bad"]) == {"key-good": 12}
@@ -43,7 +43,7 @@ def test_a_ledger_row_the_store_refuses_is_quarantined_and_the_rest_recorded(
 
     # The next run records it once the value fits, and releases it from quarantine.
     end.pos_quantities = {"key-bad": 40}
-    assert stocksync.finish(POS, SHOP, store, end) == []
+    assert stocksync.finish.fn(POS, SHOP, store, end) == []
     assert store.open_quarantine("stock-sync") == []
     assert store.last_pushed("square", ["key-bad"]) == {"key-bad": 40}
 
@@ -58,6 +58,6 @@ def test_problems_found_earlier_are_quarantined_alongside(store: Store) -> None:
         synced_pos_ids=[],
         advance_cursor=True,
     )
-    assert stocksync.finish(POS, SHOP, store, end) == []
+    assert stocksync.finish.fn(POS, SHOP, store, end) == []
     [record] = store.open_quarantine("stock-sync")
     assert record.field == "sku"

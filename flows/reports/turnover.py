@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from possync.planning.turnover import TENDERS, DayFigures
-from possync.turnoversync import DayResult
+from tasks.turnover import DayResult
 
 
 def voucher_rows(results: Sequence[DayResult]) -> list[dict[str, str | None]]:
