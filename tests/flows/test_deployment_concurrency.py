@@ -1,5 +1,5 @@
 """Each deployment runs one at a time on the Prefect server: a second run due while one
-runs waits for it (ENQUEUE) or is cancelled (CANCEL_NEW), as flows/serve.py declares
+runs waits for it (ENQUEUE) or is cancelled (CANCEL_NEW), as flows/deployments.py declares
 (prefect.yaml declares the same; tests/test_prefect_yaml.py compares the two)."""
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from prefect.client.schemas.responses import (
 )
 from prefect.states import Pending
 
-from flows.serve import COLLISIONS, deployments
+from flows.deployments import COLLISIONS, deployments
 
 
 @pytest.mark.parametrize("name", sorted(COLLISIONS))
 def test_a_second_run_of_a_deployment_waits_or_is_cancelled(name: str) -> None:
-    [deployment] = [d for d in deployments(300, 120) if d.name == name]
+    [deployment] = [d for d in deployments() if d.name == name]
     deployment_id = deployment.apply()
     assert isinstance(deployment_id, UUID)
     with get_client(sync_client=True) as client:
