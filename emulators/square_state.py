@@ -176,6 +176,10 @@ class SquareState:
             ms = int(created_at.timestamp() * 1000 + 0.5)
             return dict(self.sales.refund_payment(req, ms)["refund"])
 
+    def forget_idempotency_keys(self) -> None:
+        """Days later: Square no longer knows the keys it was sent."""
+        self._idempotency.clear()
+
     def variation_id_for_sku(self, sku: str) -> str:
         """The ITEM_VARIATION id carrying `sku` (KeyError when there is none)."""
         with self.lock:

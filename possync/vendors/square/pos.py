@@ -322,7 +322,10 @@ class SquarePos:
         movement: StockMovement,
     ) -> PosDocument:
         """A stock transaction (sale without money, or a return): one adjustment per line,
-        100 changes a call, each call with its own key derived from `key`."""
+        100 changes a call, each call with its own key derived from `key`. A repeat (a task
+        retry or a rerun after a lost answer) carries a new occurred_at, so Square answers
+        a key it has seen with IDEMPOTENCY_KEY_REUSED: that call was applied before and is
+        skipped, as in `set_stock_counts`."""
         now = utc_iso(datetime.now(UTC))
         from_state, to_state = _STATES[movement]
         for start in range(0, len(lines), 100):
@@ -342,7 +345,12 @@ class SquarePos:
                 for line in lines[start : start + 100]
             ]
             body = {"idempotency_key": _subkey(key, f"adjust-{start}"), "changes": changes}
-            self._api.post("/v2/inventory/changes/batch-create", json=body, safe_to_repeat=True)
+            try:
+                self._api.post("/v2/inventory/changes/batch-create", json=body, safe_to_repeat=True)
+            except FatalError as exc:
+                if exc.code != "IDEMPOTENCY_KEY_REUSED":
+                    raise
+                log.info("Square adjustment %s-%d was applied before; skipped", key, start)
         return PosDocument(document_id=f"adjustment:{key}")
 
     def refund_payment(
