@@ -166,17 +166,9 @@ class WooCommerceShop:
             yield listings
 
     def _pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[_Item]]:
-        page = 1
-        while True:
-            response = self._api.get(
-                path, params={**params, "per_page": str(BATCH_LIMIT), "page": str(page)}
-            )
-            items = [_Item.model_validate(x) for x in response.json()]
-            yield items
-            total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
-            if page >= total_pages or not items:
-                return
-            page += 1
+        """`_raw_pages`, each item read as a product or variation."""
+        for page in self._raw_pages(path, params):
+            yield [_Item.model_validate(x) for x in page]
 
     def orders_changed(self, since: datetime | None) -> Iterator[list[WebOrder]]:
         params = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true"}
@@ -205,6 +197,8 @@ class WooCommerceShop:
         return found
 
     def _raw_pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a list endpoint, BATCH_LIMIT items each, until X-WP-TotalPages
+        (or an empty page): the one paging loop of this connector."""
         page = 1
         while True:
             response = self._api.get(
