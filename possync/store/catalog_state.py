@@ -17,7 +17,7 @@ from possync.domain.products import CodeRow
 from possync.store.tables import CatalogCode, ProductPair
 
 if TYPE_CHECKING:
-    from possync.store.repository import Store
+    from possync.store.session import StoreSession as Store
 
 __all__ = ["CatalogState", "CodeRow", "Pair"]
 
@@ -54,8 +54,8 @@ class CatalogState:
         s = self._store
         found: dict[tuple[str, str], Pair] = {}
         for column, values in ((ProductPair.pos_id, pos_ids), (ProductPair.shop_id, shop_ids)):
-            with s._read() as conn:
-                for chunk in s._chunks(sorted(set(values))):
+            with s.reading() as conn:
+                for chunk in s.in_chunks(sorted(set(values))):
                     rows = conn.execute(
                         select(
                             ProductPair.pos_system,
@@ -67,7 +67,7 @@ class CatalogState:
                         ).where(
                             ProductPair.pos_system == pos_system,
                             ProductPair.shop_system == shop_system,
-                            s._among(column, chunk),
+                            s.among(column, chunk),
                         )
                     )
                     for row in rows:
@@ -94,7 +94,7 @@ class CatalogState:
             }
             for p in chosen.values()
         ]
-        stmt = s._upsert(
+        stmt = s.upsert(
             ProductPair,
             ["pos_system", "pos_id", "shop_system"],
             lambda new: {
@@ -105,17 +105,17 @@ class CatalogState:
             },
         )
         owner = {(p.pos_system, p.shop_system, p.shop_id): p.pos_id for p in chosen.values()}
-        with s._write() as conn:
+        with s.transaction() as conn:
             # A webshop product offered under another POS product leaves its old pair first,
             # so the upsert cannot hit the (shop_system, shop_id, pos_system) constraint.
-            for chunk in s._chunks(sorted({p.shop_id for p in chosen.values()})):
+            for chunk in s.in_chunks(sorted({p.shop_id for p in chosen.values()})):
                 held = conn.execute(
                     select(
                         ProductPair.pos_system,
                         ProductPair.pos_id,
                         ProductPair.shop_system,
                         ProductPair.shop_id,
-                    ).where(s._among(ProductPair.shop_id, chunk))
+                    ).where(s.among(ProductPair.shop_id, chunk))
                 )
                 stale = [
                     (pos_system, pos_id, shop_system)
@@ -131,7 +131,7 @@ class CatalogState:
                         )
                     )
             conn.execute(stmt, rows)
-            s._analyze_if_bulk(conn, ProductPair, len(rows))
+            s.analyze_if_bulk(conn, ProductPair, len(rows))
 
     # -- catalogue codes -----------------------------------------------------------------
 
@@ -151,16 +151,16 @@ class CatalogState:
             for product_id, variants in products.items()
             for row in {r.variant_id: r for r in variants}.values()
         ]
-        with s._write() as conn:
-            for chunk in s._chunks(sorted(products)):
+        with s.transaction() as conn:
+            for chunk in s.in_chunks(sorted(products)):
                 conn.execute(
                     delete(CatalogCode).where(
-                        CatalogCode.system == system, s._among(CatalogCode.product_id, chunk)
+                        CatalogCode.system == system, s.among(CatalogCode.product_id, chunk)
                     )
                 )
             if rows:
-                conn.execute(s._insert(CatalogCode), rows)
-                s._analyze_if_bulk(conn, CatalogCode, len(rows))
+                conn.execute(s.insert_into(CatalogCode), rows)
+                s.analyze_if_bulk(conn, CatalogCode, len(rows))
 
     def codes_matching(
         self, system: str, skus: Collection[str], barcodes: Collection[str]
@@ -169,15 +169,15 @@ class CatalogState:
         s = self._store
         found: dict[tuple[str, str], CodeRow] = {}
         for column, values in ((CatalogCode.sku, skus), (CatalogCode.barcode, barcodes)):
-            with s._read() as conn:
-                for chunk in s._chunks(sorted({v for v in values if v})):
+            with s.reading() as conn:
+                for chunk in s.in_chunks(sorted({v for v in values if v})):
                     rows = conn.execute(
                         select(
                             CatalogCode.product_id,
                             CatalogCode.variant_id,
                             CatalogCode.sku,
                             CatalogCode.barcode,
-                        ).where(CatalogCode.system == system, s._among(column, chunk))
+                        ).where(CatalogCode.system == system, s.among(column, chunk))
                     )
                     for row in rows:
                         code = CodeRow(*row)

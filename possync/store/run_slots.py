@@ -35,7 +35,7 @@ from sqlalchemy import delete, or_, select, update
 from possync.store.tables import RunSlot
 
 if TYPE_CHECKING:
-    from possync.store.repository import Store
+    from possync.store.session import StoreSession as Store
 
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
@@ -176,20 +176,20 @@ class RunSlots:
             "renewed_at": now,
             "expires_at": now + timedelta(seconds=lease),
         }
-        stmt = self._store._upsert(
+        stmt = self._store.upsert(
             RunSlot,
             ["shop", "flow"],
             lambda new: {c: new[c] for c in values if c not in ("shop", "flow")},
             lambda new: or_(RunSlot.expires_at <= new.acquired_at, RunSlot.holder == new.holder),
         )
-        with self._store._write() as conn:
+        with self._store.transaction() as conn:
             return conn.execute(stmt.returning(RunSlot.holder), values).first() is not None
 
     def renew(self, shop: str, flow: str, holder: str, lease: float) -> bool:
         """Push the lease forward; ``False`` if the slot is no longer this holder's (it
         lapsed and another run took it)."""
         now = _now()
-        with self._store._write() as conn:
+        with self._store.transaction() as conn:
             result = conn.execute(
                 update(RunSlot)
                 .where(RunSlot.shop == shop, RunSlot.flow == flow, RunSlot.holder == holder)
@@ -199,7 +199,7 @@ class RunSlots:
 
     def release(self, shop: str, flow: str, holder: str) -> bool:
         """Give the slot back; ``False`` if it was not (or no longer) this holder's."""
-        with self._store._write() as conn:
+        with self._store.transaction() as conn:
             result = conn.execute(
                 delete(RunSlot).where(
                     RunSlot.shop == shop, RunSlot.flow == flow, RunSlot.holder == holder
@@ -209,7 +209,7 @@ class RunSlots:
 
     def current(self, shop: str, flow: str) -> SlotHolder | None:
         """The slot's row, expired or not; ``None`` when nobody has taken it."""
-        with self._store._read() as conn:
+        with self._store.reading() as conn:
             row = conn.execute(
                 select(*RunSlot.__table__.columns).where(RunSlot.shop == shop, RunSlot.flow == flow)
             ).first()

@@ -20,7 +20,7 @@ from possync.domain.turnover import VoucherLine
 from possync.store.tables import TurnoverLedger
 
 if TYPE_CHECKING:
-    from possync.store.repository import Store
+    from possync.store.session import StoreSession as Store
 
 __all__ = ["TurnoverEntry", "TurnoverState"]
 
@@ -55,7 +55,7 @@ class TurnoverState:
 
     def entries(self, shop: str, day: date) -> list[TurnoverEntry]:
         """The day's voucher and corrections, oldest first."""
-        with self._store._read() as conn:
+        with self._store.reading() as conn:
             rows = conn.execute(
                 select(
                     TurnoverLedger.shop,
@@ -101,9 +101,9 @@ class TurnoverState:
     ) -> bool:
         """Claim (shop, day, revision) before posting; False when another run holds it."""
         try:
-            with self._store._write() as conn:
+            with self._store.transaction() as conn:
                 conn.execute(
-                    self._store._insert(TurnoverLedger).values(
+                    self._store.insert_into(TurnoverLedger).values(
                         shop=shop,
                         day=day.isoformat(),
                         revision=revision,
@@ -132,7 +132,7 @@ class TurnoverState:
     def forget(self, shop: str, day: date, revision: int) -> None:
         """Drop a claim the accounting system refused outright (nothing was posted), so the
         next run builds the voucher afresh, e.g. after the account mapping is fixed."""
-        with self._store._write() as conn:
+        with self._store.transaction() as conn:
             conn.execute(
                 delete(TurnoverLedger).where(
                     TurnoverLedger.shop == shop,
@@ -143,7 +143,7 @@ class TurnoverState:
             )
 
     def _set(self, shop: str, day: date, revision: int, **values: object) -> None:
-        with self._store._write() as conn:
+        with self._store.transaction() as conn:
             conn.execute(
                 update(TurnoverLedger)
                 .where(
