@@ -33,8 +33,7 @@ WEBSHOPS = names("webshop")
         pytest.param(
             ("woocommerce", "postgres"), id="woocommerce-postgres", marks=pytest.mark.postgres
         ),
-        pytest.param(("shopify", "sqlite"), id="shopify-sqlite"),
-        pytest.param(("magento", "sqlite"), id="magento-sqlite"),
+        *(pytest.param((w, "sqlite"), id=f"{w}-sqlite") for w in WEBSHOPS if w != "woocommerce"),
     ]
 )
 def webshop_and_db(
