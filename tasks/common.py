@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -137,7 +138,7 @@ def exclusive(flow_name: str, settings_block: str, body: Callable[[HeldSlot], T]
     try:
         with hold_slot(store, shop, flow_name, run_id=run_id, on_wait=waiting) as slot:
             entered = True
-            return body(slot)
+            return logged_run(store, flow_name, run_id, lambda: body(slot))
     except SlotBusy as busy:
         if entered:
             raise
@@ -145,3 +146,24 @@ def exclusive(flow_name: str, settings_block: str, body: Callable[[HeldSlot], T]
         return cast(T, Cancelled(message=str(busy)))
     finally:
         store.close()
+
+
+def logged_run(store: Store, flow_name: str, run_id: str | None, body: Callable[[], T]) -> T:
+    """Run `body` with a row in the store's run log: started, then completed with the
+    run's counts (the int values of what it returns) or failed. A run log that cannot be
+    closed is logged, and leaves the run's own outcome alone."""
+    log_id = store.start_run(flow_name, run_id)
+    status, counts = "failed", {}
+    try:
+        result = body()
+        status = "completed"
+        if isinstance(result, Mapping):
+            counts = {str(k): v for k, v in result.items() if isinstance(v, int)}
+        return result
+    finally:
+        try:
+            store.finish_run(log_id, status, counts)
+        except Exception:
+            logging.getLogger(__name__).exception(
+                "could not close run log row %s of %s (%s)", log_id, flow_name, status
+            )

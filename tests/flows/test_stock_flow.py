@@ -71,6 +71,15 @@ def test_first_run_links_by_sku_and_writes_nothing_when_equal(shop: EmulatedShop
     assert rows == []
 
 
+def test_each_run_is_in_the_store_s_run_log(shop: EmulatedShop, db_url: str) -> None:
+    state: State[Any] = sync_stock(return_state=True)
+    summary = state.result()
+    with Store.open(db_url) as store:
+        [logged] = store.recent_runs("stock-sync")
+    assert logged.run_id == str(state.state_details.flow_run_id)
+    assert (logged.status, logged.counts) == ("completed", summary)
+
+
 def test_pos_sale_lowers_webshop_stock_and_rerun_writes_nothing(shop: EmulatedShop) -> None:
     run()
     before_simple, before_variant = shop.web_stock(SIMPLE_SKU), shop.web_stock(VARIANT_SKU)
