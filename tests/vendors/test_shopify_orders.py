@@ -194,7 +194,7 @@ def test_a_product_with_several_options_is_refused_not_flattened(client: Shopify
         variants=(VariantData(id="gid://shopify/ProductVariant/2", name="L / Red", sku="T"),),
     )
     writer = ShopifyProducts(client._gql)
-    outcome = writer._write(ProductWrite(key="k", product=product), ["Size", "Color"])
+    outcome = writer._write_product(ProductWrite(key="k", product=product), ["Size", "Color"])
     assert not outcome.ok and outcome.error_field == "productOptions"
     assert "2 options (Size, Color)" in (outcome.error or "")
 

@@ -58,6 +58,11 @@ def web_status(status: object) -> str:
 
 
 class MagentoOrders:
+    """Magento orders and credit memos over one ApiClient; MagentoShop is one."""
+
+    _api: ApiClient
+    _size: int
+
     def __init__(self, api: ApiClient, page_size: int) -> None:
         self._api = api
         self._size = page_size

@@ -23,7 +23,7 @@ products/{sku}/child`. A product Magento refuses (4xx) fails alone with Magento'
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -33,7 +33,12 @@ from possync.domain.money import minor_units
 from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome, VariantData
 from possync.vendors.errors import FatalError
 from possync.vendors.http import ApiClient
-from possync.vendors.magento.client import magento_time, parse_magento_time, search_pages
+from possync.vendors.magento.client import (
+    allowed_page_size,
+    magento_time,
+    parse_magento_time,
+    search_pages,
+)
 from possync.vendors.magento.config import MagentoConfig
 
 __all__ = ["MagentoProducts", "custom_attribute", "max_price", "parent_sku", "price_text"]
@@ -105,20 +110,53 @@ def _path(sku: str) -> str:
     return "/V1/products/" + quote(sku, safe="")
 
 
+PARENT_PAGE = 10_000  # configurables per page when mapping children to parents
+
+
 class MagentoProducts:
-    def __init__(
-        self,
-        api: ApiClient,
-        config: MagentoConfig,
-        page_size: int,
-        parents: Callable[..., dict[int, int]],
-    ) -> None:
+    """Magento products (simple and configurable) over one ApiClient; MagentoShop is one."""
+
+    _api: ApiClient
+    config: MagentoConfig
+    _size: int
+    _parents: dict[int, int] | None
+    _labels: dict[str, str] | None
+    _attribute: str | None
+
+    def __init__(self, api: ApiClient, config: MagentoConfig, page_size: int) -> None:
         self._api = api
-        self._config = config
+        self.config = config
         self._size = page_size
-        self._parents = parents
-        self._labels: dict[str, str] | None = None
-        self._attribute: str | None = None
+        self._parents = None
+        self._labels = None
+        self._attribute = None
+
+    def parents(self, refresh: bool = False) -> dict[int, int]:
+        """child product id → its configurable's id."""
+        if self._parents is None or refresh:
+            try:
+                self._parents = self._read_parents(PARENT_PAGE)
+            except FatalError as exc:
+                allowed = allowed_page_size(exc)
+                if allowed is None:
+                    raise
+                self._parents = self._read_parents(allowed)
+        return self._parents
+
+    def _read_parents(self, page_size: int) -> dict[int, int]:
+        """Every configurable's links, in big pages of ids and links only (a store with
+        input limits allows 300 a page, and says so)."""
+        found: dict[int, int] = {}
+        groups = [[("type_id", "configurable", "eq")]]
+        fields = "items[id,extension_attributes[configurable_product_links]],total_count"
+        for page in search_pages(
+            self._api, "/V1/products", groups, page_size=page_size, fields=fields
+        ):
+            for item in page:
+                links = (item.get("extension_attributes") or {}).get("configurable_product_links")
+                for child in links or []:
+                    found[int(child)] = int(item["id"])
+        return found
 
     # --- reading ----------------------------------------------------------------------
 
@@ -127,7 +165,7 @@ class MagentoProducts:
         if since is not None:
             groups.append([("updated_at", magento_time(since - timedelta(seconds=1)), "gt")])
         sort = [("updated_at", "ASC"), ("entity_id", "ASC")]
-        parents = self._parents(refresh=True)
+        parents = self.parents(refresh=True)
         seen: set[int] = set()
         for page in search_pages(self._api, "/V1/products", groups, page_size=self._size,
                                  sort=sort):  # fmt: skip
@@ -170,7 +208,7 @@ class MagentoProducts:
             variants: tuple[VariantData, ...] = (self._variant(item, ""),)
         else:
             labels = self.labels()
-            code = self._config.option_attribute
+            code = self.config.option_attribute
             variants = tuple(
                 self._variant(c, labels.get(custom_attribute(c, code) or "", "")) for c in children
             )
@@ -191,14 +229,14 @@ class MagentoProducts:
             id=str(item["id"]),
             name=name,
             sku=item.get("sku") or None,
-            barcode=custom_attribute(item, self._config.barcode_attribute),
+            barcode=custom_attribute(item, self.config.barcode_attribute),
             price=price_text(price),
         )
 
     def labels(self, refresh: bool = False) -> dict[str, str]:
         """The option attribute's option id → label."""
         if self._labels is None or refresh:
-            path = f"/V1/products/attributes/{self._config.option_attribute}/options"
+            path = f"/V1/products/attributes/{self.config.option_attribute}/options"
             self._labels = {
                 str(o.get("value")): str(o.get("label") or "")
                 for o in self._api.get(path).json()
@@ -209,7 +247,7 @@ class MagentoProducts:
     def _attribute_id(self) -> str:
         """The option attribute's numeric id, as configurable_product_options name it."""
         if self._attribute is None:
-            path = f"/V1/products/attributes/{self._config.option_attribute}"
+            path = f"/V1/products/attributes/{self.config.option_attribute}"
             self._attribute = str(self._api.get(path).json()["attribute_id"])
         return self._attribute
 
@@ -217,7 +255,7 @@ class MagentoProducts:
         for option_id, known in self.labels().items():
             if known == label:
                 return option_id
-        path = f"/V1/products/attributes/{self._config.option_attribute}/options"
+        path = f"/V1/products/attributes/{self.config.option_attribute}/options"
         body = {"option": {"label": label, "value": ""}}
         created = str(self._api.post(path, json=body, safe_to_repeat=False).json())
         self.labels(refresh=True)
@@ -281,7 +319,7 @@ class MagentoProducts:
                             variant_ids: list[str | None]) -> str:  # fmt: skip
         product = write.product
         fields: set[str] = set(write.fields)
-        code = self._config.option_attribute
+        code = self.config.option_attribute
         creating = product.id is None
         for index, variant in enumerate(product.variants):
             old = current.get(variant.id or "")
@@ -359,7 +397,7 @@ class MagentoProducts:
         if "price" in fields and variant.price is not None:
             body["price"] = _price_number(variant.price)
         if "barcode" in fields:
-            _add_attribute(body, self._config.barcode_attribute, variant.barcode or "")
+            _add_attribute(body, self.config.barcode_attribute, variant.barcode or "")
         return body
 
 

@@ -17,22 +17,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from possync.domain.models import (
     StockUpdate,
-    WebOrder,
-    WebRefund,
     WebshopListing,
     WebshopRef,
     WriteOutcome,
 )
-from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome
-from possync.vendors.errors import FatalError
+from possync.domain.products import ProductWrite, ProductWriteOutcome
 from possync.vendors.http import ApiClient, RetryPolicy
-from possync.vendors.magento.client import allowed_page_size, magento_error, search_pages
+from possync.vendors.magento.client import magento_error, search_pages
 from possync.vendors.magento.config import MagentoConfig
 from possync.vendors.magento.orders import MagentoOrders
 from possync.vendors.magento.products import MagentoProducts, custom_attribute, max_price
@@ -42,10 +38,9 @@ __all__ = ["BULK_CHUNK", "MagentoShop", "magento_error"]
 
 Json = dict[str, Any]
 BULK_CHUNK = BULK_LIMIT  # updates per asynchronous bulk request
-PARENT_PAGE = 10_000  # configurables per page when mapping children to parents
 
 
-class MagentoShop:
+class MagentoShop(MagentoOrders, MagentoProducts):
     """Magento 2 as the webshop whose stock follows the POS, and as a product catalogue."""
 
     system = "magento"
@@ -79,69 +74,27 @@ class MagentoShop:
             event_hooks=event_hooks,
             sleep=sleep,
         )
-        self._orders = MagentoOrders(self._api, page_size)
+        self._size = page_size
         self._stock = StockWriter(self._api, config, sleep)
-        self._catalogue = MagentoProducts(self._api, config, page_size, self.parents)
         self._parents: dict[int, int] | None = None
+        self._labels: dict[str, str] | None = None
+        self._attribute: str | None = None
 
     def close(self) -> None:
         self._api.close()
 
-    # -- products (ProductCatalogue) ---------------------------------------------------
-
-    def products_changed(self, since: datetime | None) -> Iterator[list[ProductData]]:
-        return self._catalogue.products_changed(since)
-
-    def products(self, product_ids: Sequence[str]) -> list[ProductData]:
-        return self._catalogue.products(product_ids)
+    # -- products (ProductCatalogue) and orders: the methods of MagentoProducts
+    # (products.py) and MagentoOrders (orders.py) --------------------------------------
 
     def max_price(self, currency: str) -> Decimal | None:
         return max_price(currency)
 
     def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
-        outcomes = self._catalogue.write_products(writes)
+        outcomes = super().write_products(writes)
         self._parents = None  # new children may have been linked
         return outcomes
 
-    # -- orders ------------------------------------------------------------------------
-
-    def orders_changed(self, since: datetime | None) -> Iterator[list[WebOrder]]:
-        return self._orders.orders_changed(since)
-
-    def orders(self, order_ids: Sequence[str]) -> list[WebOrder]:
-        return self._orders.orders(order_ids)
-
-    def refunds(self, order_id: str) -> list[WebRefund]:
-        return self._orders.refunds(order_id)
-
     # -- listings ----------------------------------------------------------------------
-
-    def parents(self, refresh: bool = False) -> dict[int, int]:
-        """child product id → its configurable's id."""
-        if self._parents is None or refresh:
-            try:
-                self._parents = self._read_parents(PARENT_PAGE)
-            except FatalError as exc:
-                allowed = allowed_page_size(exc)
-                if allowed is None:
-                    raise
-                self._parents = self._read_parents(allowed)
-        return self._parents
-
-    def _read_parents(self, page_size: int) -> dict[int, int]:
-        """Every configurable's links, in big pages of ids and links only (a store with
-        input limits allows 300 a page, and says so)."""
-        found: dict[int, int] = {}
-        groups = [[("type_id", "configurable", "eq")]]
-        fields = "items[id,extension_attributes[configurable_product_links]],total_count"
-        for page in search_pages(
-            self._api, "/V1/products", groups, page_size=page_size, fields=fields
-        ):
-            for item in page:
-                links = (item.get("extension_attributes") or {}).get("configurable_product_links")
-                for child in links or []:
-                    found[int(child)] = int(item["id"])
-        return found
 
     def listings_by_sku(self, skus: Sequence[str]) -> list[WebshopListing]:
         wanted = sorted({s for s in skus if s and "," not in s})

@@ -144,7 +144,9 @@ def search_since(since: datetime) -> str:
 
 
 class ShopifyOrders:
-    """Reads orders and refunds through one `ShopifyGraphQL` client."""
+    """Reads orders and refunds through one `ShopifyGraphQL` client; ShopifyShop is one."""
+
+    _gql: ShopifyGraphQL
 
     def __init__(self, gql: ShopifyGraphQL) -> None:
         self._gql = gql

@@ -116,9 +116,11 @@ mutation PossyncProductSet($input: ProductSetInput!) {
 
 
 class ShopifyProducts:
-    """Reads and writes products through one `ShopifyGraphQL` client."""
+    """Reads and writes products through one `ShopifyGraphQL` client; ShopifyShop is one."""
 
     products_per_write = PRODUCTS_PER_WRITE
+
+    _gql: ShopifyGraphQL
 
     def __init__(self, gql: ShopifyGraphQL) -> None:
         self._gql = gql
@@ -204,7 +206,9 @@ class ShopifyProducts:
 
     def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
         options = self._options([w.product.id for w in writes if w.product.id])
-        return [self._write(w, options.get(w.product.id or "", [OPTION_NAME])) for w in writes]
+        return [
+            self._write_product(w, options.get(w.product.id or "", [OPTION_NAME])) for w in writes
+        ]
 
     def _options(self, product_ids: Sequence[str]) -> dict[str, list[str]]:
         """The option names of products about to be updated (one cheap query a call)."""
@@ -222,7 +226,7 @@ class ShopifyProducts:
             if node
         }
 
-    def _write(self, write: ProductWrite, options: Sequence[str]) -> ProductWriteOutcome:
+    def _write_product(self, write: ProductWrite, options: Sequence[str]) -> ProductWriteOutcome:
         if len(options) > 1:
             return ProductWriteOutcome(
                 key=write.key,

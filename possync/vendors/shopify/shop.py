@@ -21,19 +21,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from possync.domain.models import (
     StockUpdate,
-    WebOrder,
-    WebRefund,
     WebshopListing,
     WebshopRef,
     WriteOutcome,
 )
-from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome
 from possync.vendors.errors import FatalError
 from possync.vendors.http import RetryPolicy
 from possync.vendors.shopify.client import GRAPHQL_PATH, ShopifyGraphQL, shopify_error
@@ -114,7 +110,7 @@ mutation PossyncSetQuantities($input: InventorySetQuantitiesInput!) {
 """
 
 
-class ShopifyShop:
+class ShopifyShop(ShopifyOrders, ShopifyProducts):
     """Shopify as the webshop whose stock follows the POS, and as a product catalogue."""
 
     system = "shopify"
@@ -144,31 +140,12 @@ class ShopifyShop:
             config, retry=retry, event_hooks=event_hooks, sleep=sleep, clock=clock
         )
         self.retry = self._gql.retry
-        self._orders = ShopifyOrders(self._gql)
-        self._products = ShopifyProducts(self._gql)
 
     def close(self) -> None:
         self._gql.close()
 
-    # -- orders and products (see shopify_orders, shopify_products) ----------------------
-
-    def orders_changed(self, since: datetime | None) -> Iterator[list[WebOrder]]:
-        return self._orders.orders_changed(since)
-
-    def orders(self, order_ids: Sequence[str]) -> list[WebOrder]:
-        return self._orders.orders(order_ids)
-
-    def refunds(self, order_id: str) -> list[WebRefund]:
-        return self._orders.refunds(order_id)
-
-    def products_changed(self, since: datetime | None) -> Iterator[list[ProductData]]:
-        return self._products.products_changed(since)
-
-    def products(self, product_ids: Sequence[str]) -> list[ProductData]:
-        return self._products.products(product_ids)
-
-    def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
-        return self._products.write_products(writes)
+    # Orders and products: the methods of ShopifyOrders and ShopifyProducts (orders.py,
+    # products.py), on this connector's `_gql`.
 
     def max_price(self, currency: str) -> Decimal | None:
         """None: the Admin API documents no maximum (ProductVariantSetInput.price is a

@@ -35,9 +35,7 @@ from possync.domain.models import (
     utc_iso,
 )
 from possync.domain.money import INT64_MAX, MoneyError, from_minor, to_minor
-from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome
 from possync.domain.references import fit_reference
-from possync.domain.turnover import PosRefund, PosSale
 from possync.vendors.errors import FatalError
 from possync.vendors.http import ApiClient, RetryPolicy
 from possync.vendors.square.config import SquareConfig
@@ -93,7 +91,7 @@ def square_error(response: httpx.Response) -> tuple[str | None, str]:
     return first.get("code"), f"{detail}{field}"
 
 
-class SquarePos:
+class SquarePos(SquareCatalogue, SquareSales):
     """Square as the POS: stock counts, catalogue variations, products, sales and refunds."""
 
     system = "square"
@@ -124,41 +122,18 @@ class SquarePos:
             error_parser=square_error,
             event_hooks=event_hooks,
         )
-        self._catalogue = SquareCatalogue(self._api, config.location_id)
-        self._journal = SquareSales(self._api, config.location_id)
+        self._location_id = config.location_id
+        self._currency: str | None = None  # the location's, read once (SquareCatalogue)
 
     def close(self) -> None:
         self._api.close()
 
-    # -- products (ProductCatalogue) ------------------------------------------------------
-
-    def products_changed(self, since: datetime | None) -> Iterator[list[ProductData]]:
-        return self._catalogue.products_changed(since)
-
-    def products(self, product_ids: Sequence[str]) -> list[ProductData]:
-        return self._catalogue.products(product_ids)
-
-    def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
-        return self._catalogue.write_products(writes)
+    # -- products (ProductCatalogue) and completed sales and refunds (SalesJournal): the
+    # methods of SquareCatalogue (products.py, with `currency`) and SquareSales (sales.py)
 
     def max_price(self, currency: str) -> Decimal | None:
         """Money.amount is an int64 of minor units."""
         return from_minor(INT64_MAX, currency)
-
-    def currency(self) -> str:
-        """The location's currency (Location.currency), read once."""
-        return self._catalogue.currency()
-
-    # -- completed sales and refunds (SalesJournal), see square_sales -----------------------
-
-    def sales_between(self, start: datetime, end: datetime) -> Iterator[list[PosSale]]:
-        return self._journal.sales_between(start, end)
-
-    def refunds_between(self, start: datetime, end: datetime) -> Iterator[list[PosRefund]]:
-        return self._journal.refunds_between(start, end)
-
-    def sales(self, sale_ids: Sequence[str]) -> list[PosSale]:
-        return self._journal.sales(sale_ids)
 
     def stock_changes(self, since: datetime | None) -> Iterator[list[StockCount]]:
         body: dict[str, Any] = {

@@ -66,7 +66,11 @@ class _Planned:
 
 
 class SquareCatalogue:
-    """The product side of `SquarePos`, over its API client."""
+    """The product side of a Square location over one API client; SquarePos is one."""
+
+    _api: ApiClient
+    _location_id: str
+    _currency: str | None
 
     def __init__(self, api: ApiClient, location_id: str) -> None:
         self._api = api

@@ -57,7 +57,10 @@ __all__ = ["SquareSales", "refund_from", "sale_from"]
 
 
 class SquareSales:
-    """Reads one location's sales and refunds."""
+    """Reads one location's sales and refunds; SquarePos is one."""
+
+    _api: ApiClient
+    _location_id: str
 
     def __init__(self, api: ApiClient, location_id: str) -> None:
         self._api = api

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -50,8 +50,6 @@ log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 T = TypeVar("T")
-# (path, query) -> the answer's items, page by page (WooCommerceShop._raw_pages)
-Pages = Callable[[str, Mapping[str, str]], Iterator[list[dict[str, Any]]]]
 
 OPTION_ATTRIBUTE = "Option"  # the custom attribute our variable products vary by
 MARKER_PREFIX = "possync-pending-"  # a variable parent's SKU until its variations are written
@@ -119,12 +117,29 @@ class _Plan:
 
 
 class WooCommerceProducts:
-    """Reads and writes WooCommerce products over the shop's ApiClient and page reader."""
+    """Reads and writes WooCommerce products over one ApiClient; WooCommerceShop is one."""
 
-    def __init__(self, api: ApiClient, pages: Pages, batch_limit: int = 100) -> None:
+    _api: ApiClient
+    _limit: int
+
+    def __init__(self, api: ApiClient, batch_limit: int = 100) -> None:
         self._api = api
-        self._pages = pages
         self._limit = batch_limit
+
+    def _raw_pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a list endpoint, `_limit` items each, until X-WP-TotalPages
+        (or an empty page): the one paging loop of this connector."""
+        page = 1
+        while True:
+            response = self._api.get(
+                path, params={**params, "per_page": str(self._limit), "page": str(page)}
+            )
+            items: list[dict[str, Any]] = response.json()
+            yield items
+            total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
+            if page >= total_pages or not items:
+                return
+            page += 1
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -138,7 +153,7 @@ class WooCommerceProducts:
             start = since.astimezone(UTC) - timedelta(seconds=1)
             params["modified_after"] = start.strftime("%Y-%m-%dT%H:%M:%S")
         for status in ("any", "trash"):
-            for page in self._pages("/products", {**params, "status": status}):
+            for page in self._raw_pages("/products", {**params, "status": status}):
                 found = self._products_of(page)
                 if found:
                     yield found
@@ -157,7 +172,7 @@ class WooCommerceProducts:
             include = ",".join(ids[start : start + self._limit])
             # WP_Query appends `order` to FIELD(ID, …) too: asc keeps the order asked for
             query = {"include": include, "orderby": "include", "order": "asc", "status": "any"}
-            yield from self._pages("/products", query)
+            yield from self._raw_pages("/products", query)
 
     def _products_of(self, page: Sequence[Json]) -> list[ProductData]:
         found: list[ProductData] = []
@@ -179,7 +194,9 @@ class WooCommerceProducts:
     def _variations(self, product_id: int) -> list[Json]:
         """By id: the order they were created in (the default is newest first)."""
         path = f"/products/{product_id}/variations"
-        return [v for page in self._pages(path, {"orderby": "id", "order": "asc"}) for v in page]
+        return [
+            v for page in self._raw_pages(path, {"orderby": "id", "order": "asc"}) for v in page
+        ]
 
     # --- writing ----------------------------------------------------------------------------
 
@@ -210,7 +227,7 @@ class WooCommerceProducts:
         found: dict[str, Json] = {}
         for start in range(0, len(markers), self._limit):
             skus = ",".join(markers[start : start + self._limit])
-            for page in self._pages("/products", {"sku": skus, "status": "any"}):
+            for page in self._raw_pages("/products", {"sku": skus, "status": "any"}):
                 for item in page:
                     if item.get("type") == "variable" and not item.get("variations"):
                         found[str(item.get("sku"))] = item

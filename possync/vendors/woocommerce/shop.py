@@ -32,7 +32,6 @@ from possync.domain.models import (
     WriteOutcome,
 )
 from possync.domain.money import MoneyError, parse_amount
-from possync.domain.products import ProductData, ProductWrite, ProductWriteOutcome
 from possync.vendors.http import ApiClient, RetryPolicy
 from possync.vendors.woocommerce.config import WooCommerceConfig
 from possync.vendors.woocommerce.products import WooCommerceProducts, max_price, parse_gmt
@@ -65,7 +64,7 @@ def woocommerce_error(response: httpx.Response) -> tuple[str | None, str]:
     return None, response.reason_phrase
 
 
-class WooCommerceShop:
+class WooCommerceShop(WooCommerceProducts):
     """WooCommerce as the webshop whose stock follows the POS, and as a product catalogue."""
 
     system = "woocommerce"
@@ -96,21 +95,12 @@ class WooCommerceShop:
             error_parser=woocommerce_error,
             event_hooks=event_hooks,
         )
-        self._catalogue = WooCommerceProducts(self._api, self._raw_pages, BATCH_LIMIT)
+        self._limit = BATCH_LIMIT
 
     def close(self) -> None:
         self._api.close()
 
-    # -- products (ProductCatalogue) ---------------------------------------------------
-
-    def products_changed(self, since: datetime | None) -> Iterator[list[ProductData]]:
-        return self._catalogue.products_changed(since)
-
-    def products(self, product_ids: Sequence[str]) -> list[ProductData]:
-        return self._catalogue.products(product_ids)
-
-    def write_products(self, writes: Sequence[ProductWrite]) -> list[ProductWriteOutcome]:
-        return self._catalogue.write_products(writes)
+    # -- products (ProductCatalogue): the methods of WooCommerceProducts (products.py) ---
 
     def max_price(self, currency: str) -> Decimal | None:
         return max_price(currency)
@@ -195,21 +185,6 @@ class WooCommerceShop:
         for page in self._raw_pages(f"/orders/{int(order_id)}/refunds", {}):
             found.extend(_refund(order_id, x) for x in page)
         return found
-
-    def _raw_pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[dict[str, Any]]]:
-        """Every page of a list endpoint, BATCH_LIMIT items each, until X-WP-TotalPages
-        (or an empty page): the one paging loop of this connector."""
-        page = 1
-        while True:
-            response = self._api.get(
-                path, params={**params, "per_page": str(BATCH_LIMIT), "page": str(page)}
-            )
-            items: list[dict[str, Any]] = response.json()
-            yield items
-            total_pages = int(response.headers.get("X-WP-TotalPages") or 1)
-            if page >= total_pages or not items:
-                return
-            page += 1
 
     # -- writes ------------------------------------------------------------------------
 
