@@ -95,3 +95,15 @@ def test_the_settings_offer_the_registry_s_vendors_and_refuse_others() -> None:
     assert SyncSettings(webshop="magento").config().webshop == "magento"
     with pytest.raises(ValueError, match="webshop"):
         SyncSettings(webshop="shopfy")
+
+
+def test_the_settings_block_s_defaults_and_limits_are_the_config_s() -> None:
+    """SyncSettings still declares its fields itself (its saved shape is flat, see issue 13's
+    note); this keeps the two from drifting apart: same defaults, and every config field
+    but the nested account mapping is a Block field."""
+    from blocks import SyncSettings
+    from possync.domain.config import SyncConfig
+
+    assert SyncSettings().config() == SyncConfig()
+    missing = set(SyncConfig.model_fields) - set(SyncSettings.model_fields) - {"accounts"}
+    assert missing == set()
