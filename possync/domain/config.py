@@ -38,47 +38,72 @@ class AccountMapping(FrozenConfig):
 OrderMode = Literal["sale", "adjustment"]
 
 
-class SyncConfig(FrozenConfig):
-    """What the shop chose; shared by every flow."""
+class ShopChoices(BaseModel):
+    """What the shop chose, declared once: the settings Block (blocks/settings.py) takes
+    these fields as they are, and SyncConfig is them plus the account mapping. The
+    descriptions are what the user reads in the Prefect UI."""
 
-    setup: Setup = "pos_master"
-    # Vendor names are rows of possync.vendors.registry, checked when a connector is built.
-    webshop: str = "woocommerce"
-    pos: str = "square"
+    setup: Setup = Field(
+        "pos_master",
+        description="pos_master: POS owns products and stock; webshop_products: webshop "
+        "owns products, POS owns stock; webshop_master: webshop owns both",
+    )
+    # Vendor names are rows of possync.vendors.registry (the Block offers exactly those).
+    pos: str = Field("square", description="The POS")
+    webshop: str = Field("woocommerce", description="The webshop")
     stock_overlap_seconds: float = Field(
         0.0,
         ge=0,
-        description="re-read this much before the stock cursor; 0 is safe for Square, "
-        "whose cursor is its own calculated_at (no second clock involved)",
+        description="Re-read this much before the stock cursor. 0 suits Square (the cursor "
+        "is Square's own calculated_at); counts re-read that already synced are skipped",
     )
     order_accepted_statuses: tuple[str, ...] = Field(
         (),
-        description="webshop statuses that make an order a sale; () = the connector's "
-        "`accepted_statuses`",
+        description="Webshop order statuses that transfer the order to the POS (paid); empty "
+        "= the webshop's paid statuses (WooCommerce processing, completed; Shopify paid, "
+        "partially_refunded; Magento processing, complete)",
     )
-    order_mode: OrderMode = Field("sale", description="sale (order + payment) or adjustment")
+    order_mode: OrderMode = Field(
+        "sale",
+        description="sale: a POS order with an external payment (counts in turnover); "
+        "adjustment: a plain stock transaction",
+    )
     orders_first_run_lookback_hours: float = Field(
-        24.0, ge=0, description="the first order run takes orders changed this recently only"
+        24.0,
+        ge=0,
+        description="The first order run takes web orders changed this many hours back only "
+        "(older ones are history the POS already knows)",
     )
     product_fields: tuple[ProductField, ...] = Field(
         PRODUCT_FIELDS,
-        description="fields the product sync owns and copies master → other side; the other "
-        "side keeps its own values of the rest (images are never touched)",
+        description="Fields the product sync copies from the master side; the other side "
+        "keeps its own values of the others (e.g. leave out description to keep the "
+        "webshop's own texts). Images are never touched",
     )
     archive_on_delete: bool = Field(
-        True, description="a product deleted on the master side is archived on the other"
+        True,
+        description="A product deleted on the master side is archived (not deleted) on the "
+        "other side",
     )
-
-    shop: str = Field("shop", description="the shop's name in voucher references")
-    timezone: str = Field("Europe/Copenhagen", description="the shop's timezone (IANA name)")
-    accounting: str = "xero"
-    accounts: AccountMapping = Field(default_factory=lambda: AccountMapping())
+    shop: str = Field("shop", description="The shop's name in voucher references")
+    timezone: str = Field(
+        "Europe/Copenhagen",
+        description="The shop's timezone (IANA name): business days are its local days",
+    )
+    accounting: str = Field("xero", description="The accounting system the daily turnover goes to")
     web_sales: Literal["exclude", "include"] = Field(
         "exclude",
-        description="the POS sales possync books for web orders in the daily turnover: "
-        "exclude (the webshop's revenue reaches the books from the webshop) or include "
-        "(at the price paid, VAT as charged)",
+        description="Web orders in the daily turnover. exclude: the webshop's revenue reaches "
+        "the books from the webshop (e.g. its own accounting integration), so the POS sales "
+        "possync books for web orders, and their refunds, are left out (no double booking); "
+        "include: they are booked with the day's turnover at the price paid, VAT as charged",
     )
+
+
+class SyncConfig(ShopChoices, FrozenConfig):
+    """What the shop chose, with its account mapping; shared by every flow."""
+
+    accounts: AccountMapping = Field(default_factory=lambda: AccountMapping())
 
     @property
     def products_master(self) -> Literal["pos", "webshop"]:

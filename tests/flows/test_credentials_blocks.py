@@ -97,13 +97,37 @@ def test_the_settings_offer_the_registry_s_vendors_and_refuse_others() -> None:
         SyncSettings(webshop="shopfy")
 
 
-def test_the_settings_block_s_defaults_and_limits_are_the_config_s() -> None:
-    """SyncSettings still declares its fields itself (its saved shape is flat, see issue 13's
-    note); this keeps the two from drifting apart: same defaults, and every config field
-    but the nested account mapping is a Block field."""
+def test_the_settings_block_s_defaults_and_fields_are_the_config_s() -> None:
+    """SyncSettings takes the shop's choices from ShopChoices, as SyncConfig does: same
+    defaults, and every config field but the nested account mapping is a Block field."""
     from blocks import SyncSettings
     from possync.domain.config import SyncConfig
 
     assert SyncSettings().config() == SyncConfig()
     missing = set(SyncConfig.model_fields) - set(SyncSettings.model_fields) - {"accounts"}
     assert missing == set()
+
+
+def test_the_settings_block_saves_and_loads_the_shop_s_choices() -> None:
+    from blocks import SyncSettings
+
+    chosen = SyncSettings(
+        setup="webshop_products",
+        webshop="shopify",
+        order_accepted_statuses=["paid"],
+        product_fields=["name", "price"],
+        revenue_accounts={"25": "1010"},
+        timezone="America/New_York",
+    )
+    chosen.save("settings-roundtrip-test", overwrite=True)
+    loaded = cast(SyncSettings, SyncSettings.load("settings-roundtrip-test"))
+    assert loaded.config() == chosen.config()
+    config = loaded.config()
+    assert (config.setup, config.webshop, config.timezone) == (
+        "webshop_products",
+        "shopify",
+        "America/New_York",
+    )
+    assert config.order_accepted_statuses == ("paid",)
+    assert config.product_fields == ("name", "price")
+    assert config.accounts.revenue == {"25": "1010"}
