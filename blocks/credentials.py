@@ -30,8 +30,9 @@ class CredentialsBlock(Block):
 
 
 def _summary(model: type[FrozenConfig]) -> str:
+    """The model's first sentence: the Block's description in the UI's catalogue."""
     doc = " ".join((model.__doc__ or "").split())
-    return re.split(r"(?<=[.:])\s", doc, maxsplit=1)[0] if doc else model.__name__
+    return re.split(r"(?<=\.)\s", doc, maxsplit=1)[0] if doc else model.__name__
 
 
 def credentials_block(row: Vendor) -> type[CredentialsBlock]:
