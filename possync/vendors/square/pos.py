@@ -297,8 +297,10 @@ class SquarePos(SquareCatalogue, SquareSales):
         movement: StockMovement,
     ) -> PosDocument:
         """A stock transaction (sale without money, or a return): one adjustment per line,
-        100 changes a call, each call with its own key derived from `key` (a repeated call
-        is skipped as applied, see `_change_inventory`)."""
+        100 changes a call, each call with its own key derived from `key`. A repeat (a task
+        retry or a rerun after a lost answer) carries a new occurred_at, so Square answers
+        a key it has seen with IDEMPOTENCY_KEY_REUSED: that call was applied before and is
+        skipped, as in `set_stock_counts`."""
         now = utc_iso(datetime.now(UTC))
         from_state, to_state = _STATES[movement]
         for start in range(0, len(lines), 100):
@@ -317,7 +319,13 @@ class SquarePos(SquareCatalogue, SquareSales):
                 }
                 for line in lines[start : start + 100]
             ]
-            self._change_inventory(_subkey(key, f"adjust-{start}"), changes)
+            body = {"idempotency_key": _subkey(key, f"adjust-{start}"), "changes": changes}
+            try:
+                self._api.post("/v2/inventory/changes/batch-create", json=body, safe_to_repeat=True)
+            except FatalError as exc:
+                if exc.code != "IDEMPOTENCY_KEY_REUSED":
+                    raise
+                log.info("Square adjustment %s-%d was applied before; skipped", key, start)
         return PosDocument(document_id=f"adjustment:{key}")
 
     def refund_payment(
@@ -335,7 +343,8 @@ class SquarePos(SquareCatalogue, SquareSales):
 
     def set_stock_counts(self, counts: Sequence[tuple[str, int]], *, key: str) -> None:
         """Absolute IN_STOCK counts as PHYSICAL_COUNT changes, 100 a call, each call keyed
-        from `key` (a repeated call is skipped as applied, see `_change_inventory`)."""
+        from `key`. A repeat carries a new occurred_at, so Square answers a key it has seen
+        with IDEMPOTENCY_KEY_REUSED: that call was applied before and is skipped."""
         negative = [pos_id for pos_id, quantity in counts if quantity < 0]
         if negative:
             raise ValueError(f"Square counts cannot be negative: {negative[:5]}")
@@ -354,19 +363,13 @@ class SquarePos(SquareCatalogue, SquareSales):
                 }
                 for pos_id, quantity in counts[start : start + CHANGES_PER_CALL]
             ]
-            self._change_inventory(_subkey(key, f"count-{start}"), changes)
-
-    def _change_inventory(self, key: str, changes: list[dict[str, Any]]) -> None:
-        """One BatchChangeInventory call. A repeat of a call (a task retry, or a rerun after
-        a lost answer) carries a new occurred_at, so Square answers its key, seen before,
-        with IDEMPOTENCY_KEY_REUSED: that call was applied and is skipped."""
-        body = {"idempotency_key": key, "changes": changes}
-        try:
-            self._api.post("/v2/inventory/changes/batch-create", json=body, safe_to_repeat=True)
-        except FatalError as exc:
-            if exc.code != "IDEMPOTENCY_KEY_REUSED":
-                raise
-            log.info("Square inventory change %s was applied before; skipped", key)
+            body = {"idempotency_key": _subkey(key, f"count-{start}"), "changes": changes}
+            try:
+                self._api.post("/v2/inventory/changes/batch-create", json=body, safe_to_repeat=True)
+            except FatalError as exc:
+                if exc.code != "IDEMPOTENCY_KEY_REUSED":
+                    raise
+                log.info("Square counts %s-%d were set before; skipped", key, start)
 
 
 def _document(order: Mapping[str, Any], currency: str) -> PosDocument:
